@@ -1,0 +1,193 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Core kernels: counter-based random numbers, exact (order-independent) summation, an int64 id
+map, and partition-independent checksums. Thin typed wrappers in hpcabm.core.* call these."""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint64_t, int64_t
+from libc.math cimport frexp, ldexp
+
+cnp.import_array()
+
+cdef extern from "hp_rng.h":
+    uint64_t hp_mix64(uint64_t z) nogil
+    uint64_t hp_key(uint64_t seed, uint64_t purpose, uint64_t entity, uint64_t step) nogil
+    uint64_t hp_draw(uint64_t key, uint64_t j) nogil
+    double hp_u01(uint64_t x) nogil
+
+cdef extern from "hp_map.h":
+    int64_t hp_map_get(const int64_t *keys, const int64_t *vals, int64_t mask, int64_t id) nogil
+    int hp_map_put(int64_t *keys, int64_t *vals, int64_t mask, int64_t id, int64_t v) nogil
+    int hp_map_del(int64_t *keys, int64_t mask, int64_t id) nogil
+
+
+def uniform(uint64_t seed, uint64_t purpose, const int64_t[::1] entity, uint64_t step, uint64_t draw=0):
+    """u01(seed, purpose, entity[i], step, draw) for every entity: uniforms in [0, 1)."""
+    cdef Py_ssize_t i, n = entity.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            o[i] = hp_u01(hp_draw(hp_key(seed, purpose, <uint64_t>entity[i], step), draw))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact summation. A double v = M * 2^(E-53) with |M| < 2^53. We split |M| into a high and a low
+# 26/27-bit half and add each, with the sign, into an int64 bucket per exponent E. Integer adds are
+# exact and associative, so the buckets (and the sum they represent) do not depend on the order of
+# the values or on how they are split over ranks. Up to 2^35 values per call are safe.
+DEF EXP_OFFSET = 1100
+DEF N_BUCKETS = 2200
+
+def exact_sum_parts(const double[::1] values):
+    """Integer buckets (N_BUCKETS, 2) representing sum(values) exactly (see exact_sum_finalize)."""
+    acc = np.zeros((N_BUCKETS, 2), dtype=np.int64)
+    cdef int64_t[:, ::1] A = acc
+    cdef Py_ssize_t i, n = values.shape[0]
+    cdef double v, m
+    cdef int e
+    cdef int64_t M, s
+    with nogil:
+        for i in range(n):
+            v = values[i]
+            if v == 0.0:
+                continue
+            m = frexp(v, &e)
+            M = <int64_t>ldexp(m, 53)
+            s = 1
+            if M < 0:
+                M = -M
+                s = -1
+            A[e + EXP_OFFSET, 0] += s * (M >> 26)
+            A[e + EXP_OFFSET, 1] += s * (M & 0x3FFFFFF)
+    return acc
+
+
+def exact_sum_finalize(parts):
+    """Correctly rounded double of the exact sum held in integer buckets."""
+    parts = np.asarray(parts)
+    nz = np.nonzero(parts[:, 0] | parts[:, 1])[0]
+    if nz.size == 0:
+        return 0.0
+    e0 = int(nz[0])
+    total = 0
+    for b in nz:
+        total += (int(parts[b, 0]) * (1 << 26) + int(parts[b, 1])) << (int(b) - e0)
+    # value = total * 2^(e0 - EXP_OFFSET - 53); int -> float rounds correctly
+    shift = e0 - EXP_OFFSET - 53
+    if total == 0:
+        return 0.0
+    from fractions import Fraction
+    if shift >= 0:
+        return float(total * (1 << shift))
+    return float(Fraction(total, 1 << (-shift)))
+
+
+# ---------------------------------------------------------------------------------------------
+def checksum(const uint64_t[::1] words, uint64_t first_row, uint64_t words_per_row):
+    """Partition-independent checksum of a row block: sum over words of mix(global word index,
+    word) mod 2^64. Blocks of one array checksum to the same total however they are split."""
+    cdef Py_ssize_t i, n = words.shape[0]
+    cdef uint64_t s = 0, base = first_row * words_per_row
+    with nogil:
+        for i in range(n):
+            s += hp_mix64(hp_mix64(base + <uint64_t>i + 0x9E3779B97F4A7C15ULL) ^ words[i])
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+cdef class IdMap:
+    """Hash map from non-negative int64 ids (firm ids) to int64 slots. Open addressing, linear
+    probing, tombstones; rebuilt when more than half full (counting tombstones)."""
+    cdef public object keys, vals
+    cdef public int64_t mask, n_live, n_used
+
+    def __init__(self, int64_t capacity=16):
+        cdef int64_t size = 16
+        while size < 2 * capacity:
+            size *= 2
+        self.keys = np.full(size, -1, dtype=np.int64)
+        self.vals = np.full(size, -1, dtype=np.int64)
+        self.mask = size - 1
+        self.n_live = 0
+        self.n_used = 0
+
+    def __len__(self):
+        return self.n_live
+
+    def reserve(self, int64_t extra):
+        """Make room for `extra` more inserts without a rebuild (load <= 1/2)."""
+        if 2 * (self.n_used + extra) <= self.mask + 1:
+            return
+        ids, slots = self.items()
+        self.__init__(max(self.n_live + extra, 16))
+        self.put(ids, slots)
+
+    def items(self):
+        k = np.asarray(self.keys)
+        live = k >= 0
+        return k[live].copy(), np.asarray(self.vals)[live].copy()
+
+    def get(self, const int64_t[::1] ids):
+        """Slots of ids (-1 where absent)."""
+        cdef Py_ssize_t i, n = ids.shape[0]
+        out = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] o = out
+        cdef int64_t[::1] K = self.keys
+        cdef int64_t[::1] V = self.vals
+        cdef int64_t mask = self.mask
+        with nogil:
+            for i in range(n):
+                o[i] = hp_map_get(&K[0], &V[0], mask, ids[i])
+        return out
+
+    def put(self, const int64_t[::1] ids, const int64_t[::1] slots):
+        """Insert ids (which must be absent) -> slots."""
+        cdef Py_ssize_t i, n = ids.shape[0]
+        self.reserve(n)
+        cdef int64_t[::1] K = self.keys
+        cdef int64_t[::1] V = self.vals
+        cdef int64_t mask = self.mask, fresh = 0
+        with nogil:
+            for i in range(n):
+                fresh += hp_map_put(&K[0], &V[0], mask, ids[i], slots[i])
+        self.n_used += fresh
+        self.n_live += n
+
+    def delete(self, const int64_t[::1] ids):
+        cdef Py_ssize_t i, n = ids.shape[0]
+        cdef int64_t[::1] K = self.keys
+        cdef int64_t mask = self.mask, gone = 0
+        with nogil:
+            for i in range(n):
+                gone += hp_map_del(&K[0], mask, ids[i])
+        self.n_live -= gone
+        return gone
+
+
+def unique_ids(const int64_t[::1] ids):
+    """Distinct values of ids in order of first appearance, and for each input its index into that
+    list (a hash-based np.unique(return_inverse=True) without the sort, for large arrays)."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef int64_t size = 16
+    while size < 2 * n + 16:
+        size *= 2
+    keys_a = np.full(size, -1, dtype=np.int64)
+    vals_a = np.empty(size, dtype=np.int64)
+    uniq_a = np.empty(n, dtype=np.int64)
+    inv_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] K = keys_a
+    cdef int64_t[::1] V = vals_a
+    cdef int64_t[::1] U = uniq_a
+    cdef int64_t[::1] I = inv_a
+    cdef int64_t mask = size - 1, nu = 0, s
+    with nogil:
+        for i in range(n):
+            s = hp_map_get(&K[0], &V[0], mask, ids[i])
+            if s < 0:
+                s = nu
+                hp_map_put(&K[0], &V[0], mask, ids[i], s)
+                U[nu] = ids[i]
+                nu += 1
+            I[i] = s
+    return uniq_a[:nu].copy(), inv_a

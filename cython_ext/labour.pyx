@@ -1,0 +1,284 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Kernels of Axtell's endogenous-firms labour model (seed 000; Axtell 1999, 2013, 2018).
+
+The agent rules themselves live in hp_labour.h / hp_axtell.h and are shared by
+  * the parallel engine's batch kernels (`choose_batch`, `commit_batch`), and
+  * the serial exact-asynchronous reference engine (`reference_month`).
+No kernel touches MPI: the engine in hpcabm.models.firms.engine moves data between ranks."""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t
+from libc.math cimport pow
+
+cnp.import_array()
+
+cdef extern from "hp_labour.h":
+    ctypedef struct hp_techspec:
+        double a_lo, a_hi, b_lo, b_hi, beta_lo, beta_hi
+    double hp_output(double a, double b, double beta, double E) nogil
+    double hp_utility(double theta, double omega, double e, double a, double b, double beta,
+                      double Eo, double n) nogil
+    double hp_best_effort(double theta, double Eo, double a, double b, double beta, double omega) nogil
+    double hp_best_effort_beta2(double theta, double Eo, double a, double b, double omega) nogil
+    int64_t hp_effort_fx(double e) nogil
+    int hp_friends(uint64_t seed, int64_t i, int64_t N, int nu_min, int nu_max, int64_t *out) nogil
+    void hp_technology(uint64_t seed, int64_t fid, const hp_techspec *ts, double *a, double *b,
+                       double *beta) nogil
+    int hp_choose(double theta, double omega, int64_t efx_i, double a_f, double b_f, double beta_f,
+                  int64_t n_f, int64_t efx_f, int nc, const int64_t *cid, const double *ca,
+                  const double *cb, const double *cbeta, const int64_t *cn, const int64_t *cefx,
+                  int64_t own_id, int allow_start, double s_a, double s_b, double s_beta,
+                  double *best_u_out) nogil
+    int64_t hp_commit_event(int kind, double theta, int64_t efx_old, double omega, double a,
+                            double b, double beta, int64_t *n, int64_t *efx) nogil
+    int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
+
+cdef extern from "hp_map.h":
+    int64_t hp_map_get(const int64_t *keys, const int64_t *vals, int64_t mask, int64_t id) nogil
+    int hp_map_put(int64_t *keys, int64_t *vals, int64_t mask, int64_t id, int64_t v) nogil
+    int hp_map_del(int64_t *keys, int64_t mask, int64_t id) nogil
+
+EV_STAY = 0
+EV_LEAVE = 1
+EV_JOIN = 2
+CHOICE_STAY = -1
+CHOICE_STARTUP = -2
+EFX_SCALE = 1099511627776.0
+
+
+cdef hp_techspec _spec(tech):
+    cdef hp_techspec ts
+    ts.a_lo, ts.a_hi, ts.b_lo, ts.b_hi, ts.beta_lo, ts.beta_hi = tech
+    return ts
+
+
+def output(const double[::1] a, const double[::1] b, const double[::1] beta, const double[::1] E):
+    """Team output O(E) = a E + b E^beta (Axtell 1999 eq. 1), elementwise."""
+    cdef Py_ssize_t i, n = E.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            o[i] = hp_output(a[i], b[i], beta[i], E[i])
+    return out
+
+
+def best_effort(const double[::1] theta, const double[::1] Eo, const double[::1] a,
+                const double[::1] b, const double[::1] beta, double omega=1.0):
+    """Best-response effort e*(theta, E_-i; a, b, beta) (Axtell 1999 eq. 5 for beta = 2,
+    safeguarded Newton otherwise), elementwise."""
+    cdef Py_ssize_t i, n = theta.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            o[i] = hp_best_effort(theta[i], Eo[i], a[i], b[i], beta[i], omega)
+    return out
+
+
+def best_effort_beta2(const double[::1] theta, const double[::1] Eo, const double[::1] a,
+                      const double[::1] b, double omega=1.0):
+    """Axtell 1999 eq. 5 (closed form, beta = 2), elementwise."""
+    cdef Py_ssize_t i, n = theta.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(n):
+            o[i] = hp_best_effort_beta2(theta[i], Eo[i], a[i], b[i], omega)
+    return out
+
+
+def utility(const double[::1] theta, const double[::1] e, const double[::1] a, const double[::1] b,
+            const double[::1] beta, const double[::1] Eo, const double[::1] n, double omega=1.0):
+    """U = (O(Eo + e)/n)^theta (omega - e)^(1 - theta) (Axtell 1999 eq. 2), elementwise."""
+    cdef Py_ssize_t i, m = theta.shape[0]
+    out = np.empty(m)
+    cdef double[::1] o = out
+    with nogil:
+        for i in range(m):
+            o[i] = hp_utility(theta[i], omega, e[i], a[i], b[i], beta[i], Eo[i], n[i])
+    return out
+
+
+def friends(uint64_t seed, const int64_t[::1] agents, int64_t N, int nu_min, int nu_max):
+    """Friend lists of `agents` as CSR (ptr, ids), regenerated from the seed."""
+    cdef Py_ssize_t i, n = agents.shape[0]
+    cdef int64_t buf[64]
+    cdef int k, nu
+    ptr_a = np.empty(n + 1, dtype=np.int64)
+    ids_a = np.empty(n * nu_max, dtype=np.int64)
+    cdef int64_t[::1] ptr = ptr_a
+    cdef int64_t[::1] ids = ids_a
+    cdef int64_t p = 0
+    with nogil:
+        ptr[0] = 0
+        for i in range(n):
+            nu = hp_friends(seed, agents[i], N, nu_min, nu_max, buf)
+            for k in range(nu):
+                ids[p] = buf[k]
+                p += 1
+            ptr[i + 1] = p
+    return ptr_a, ids_a[:p]
+
+
+def technology(uint64_t seed, const int64_t[::1] fids, tech):
+    """(a, b, beta) of firms `fids`, drawn from the firm id (tech = a_lo, a_hi, b_lo, b_hi, beta_lo, beta_hi)."""
+    cdef hp_techspec ts = _spec(tech)
+    cdef Py_ssize_t i, n = fids.shape[0]
+    a_ = np.empty(n); b_ = np.empty(n); be_ = np.empty(n)
+    cdef double[::1] A = a_, B = b_, BE = be_
+    with nogil:
+        for i in range(n):
+            hp_technology(seed, fids[i], &ts, &A[i], &B[i], &BE[i])
+    return a_, b_, be_
+
+
+def choose_batch(const double[::1] theta, const int64_t[::1] efx, const int64_t[::1] own_idx,
+                 const int64_t[::1] cand_ptr, const int64_t[::1] cand_idx,
+                 const int64_t[::1] s_id, const double[::1] s_a, const double[::1] s_b,
+                 const double[::1] s_beta, const int64_t[::1] s_n, const int64_t[::1] s_efx,
+                 const double[::1] st_a, const double[::1] st_b, const double[::1] st_beta,
+                 double omega, bint allow_start):
+    """Snapshot decisions of one sub-step's activated agents (see hp_choose).
+
+    Firm data come from a summary table s_* (rows fetched from the firms' home ranks); agent k's own
+    firm is row own_idx[k] and its friends' firms are rows cand_idx[cand_ptr[k]:cand_ptr[k+1]].
+    Returns choice[k]: -1 stay, -2 start a firm, r >= 0 join the firm in summary row r."""
+    cdef Py_ssize_t k, c, n = theta.shape[0]
+    cdef int nc, ch
+    cdef int64_t o, r
+    cdef int64_t cid[64]
+    cdef int64_t cn[64]
+    cdef int64_t cefx[64]
+    cdef double ca[64]
+    cdef double cb[64]
+    cdef double cbeta[64]
+    cdef double bu
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] ch_out = out
+    with nogil:
+        for k in range(n):
+            nc = <int>(cand_ptr[k + 1] - cand_ptr[k])
+            if nc > 64:
+                nc = 64
+            for c in range(nc):
+                r = cand_idx[cand_ptr[k] + c]
+                cid[c] = s_id[r]; ca[c] = s_a[r]; cb[c] = s_b[r]; cbeta[c] = s_beta[r]
+                cn[c] = s_n[r]; cefx[c] = s_efx[r]
+            o = own_idx[k]
+            ch = hp_choose(theta[k], omega, efx[k], s_a[o], s_b[o], s_beta[o], s_n[o], s_efx[o],
+                           nc, cid, ca, cb, cbeta, cn, cefx, s_id[o], allow_start,
+                           st_a[k], st_b[k], st_beta[k], &bu)
+            if ch >= 0:
+                ch_out[k] = cand_idx[cand_ptr[k] + ch]
+            else:
+                ch_out[k] = ch
+    return out
+
+
+def commit_batch(const int64_t[::1] ev_slot, const int8_t[::1] ev_kind, const double[::1] ev_theta,
+                 const int64_t[::1] ev_efx_old, const double[::1] f_a, const double[::1] f_b,
+                 const double[::1] f_beta, int64_t[::1] f_n, int64_t[::1] f_efx, double omega):
+    """Apply a sub-step's events at the firms' home rank, one at a time in the given order (the
+    caller sorts by (firm, priority)): Gauss-Seidel best responses within each firm.
+    Updates f_n, f_efx in place; returns the new fixed-point effort of STAY/JOIN events (-1 LEAVE)."""
+    cdef Py_ssize_t i, n = ev_slot.shape[0]
+    cdef int64_t s
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            s = ev_slot[i]
+            o[i] = hp_commit_event(ev_kind[i], ev_theta[i], ev_efx_old[i], omega, f_a[s], f_b[s],
+                                   f_beta[s], &f_n[s], &f_efx[s])
+    return out
+
+
+def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int nu_min, int nu_max,
+                    tech, bint allow_start, const int64_t[::1] order,
+                    const double[::1] theta, int64_t[::1] efx, int64_t[::1] firm_of,
+                    int32_t[::1] join_month,
+                    int64_t[::1] f_id, double[::1] f_a, double[::1] f_b, double[::1] f_beta,
+                    int64_t[::1] f_n, int64_t[::1] f_efx, int32_t[::1] f_birth,
+                    int64_t[::1] free_slots, int64_t n_free,
+                    int64_t[::1] map_keys, int64_t[::1] map_vals, int64_t map_mask,
+                    int64_t[::1] counters, int64_t[::1] dead_slots):
+    """Serial exact-asynchronous month: the activated agents `order` (sorted by activation time)
+    act one at a time, each seeing the state left by the previous one; a firm dies the moment its
+    last member leaves. Same rules and arithmetic as the parallel engine.
+
+    The caller guarantees room: n_free >= len(order) free firm slots and a map with load <= 1/2
+    after len(order) inserts. counters += [entries, exits, job changes, sum of exit ages,
+    map cells newly used]; returns (n_free, n_dead) with dead slots written to dead_slots."""
+    cdef hp_techspec ts = _spec(tech)
+    cdef Py_ssize_t t, n = order.shape[0]
+    cdef int64_t i, fo, so, g, sg, nf, c, new_id, sn, n_dead = 0
+    cdef int ch, nu
+    cdef int64_t buf[64]
+    cdef int64_t cid[64]
+    cdef int64_t cn[64]
+    cdef int64_t cefx[64]
+    cdef double ca[64]
+    cdef double cb[64]
+    cdef double cbeta[64]
+    cdef double sa, sb, sbeta, bu
+    with nogil:
+        for t in range(n):
+            i = order[t]
+            fo = firm_of[i]
+            so = hp_map_get(&map_keys[0], &map_vals[0], map_mask, fo)
+            nu = hp_friends(seed, i, N, nu_min, nu_max, buf)
+            for c in range(nu):
+                g = firm_of[buf[c]]
+                sg = hp_map_get(&map_keys[0], &map_vals[0], map_mask, g)
+                cid[c] = g; ca[c] = f_a[sg]; cb[c] = f_b[sg]; cbeta[c] = f_beta[sg]
+                cn[c] = f_n[sg]; cefx[c] = f_efx[sg]
+            new_id = (<int64_t>month + 1) * N + i
+            hp_technology(seed, new_id, &ts, &sa, &sb, &sbeta)
+            ch = hp_choose(theta[i], omega, efx[i], f_a[so], f_b[so], f_beta[so], f_n[so],
+                           f_efx[so], nu, cid, ca, cb, cbeta, cn, cefx, fo, allow_start,
+                           sa, sb, sbeta, &bu)
+            if ch == HP_CHOICE_STAY:
+                efx[i] = hp_commit_event(HP_EV_STAY, theta[i], efx[i], omega, f_a[so], f_b[so],
+                                         f_beta[so], &f_n[so], &f_efx[so])
+                continue
+            # leave the current firm (it dies at once if empty)
+            hp_commit_event(HP_EV_LEAVE, theta[i], efx[i], omega, f_a[so], f_b[so], f_beta[so],
+                            &f_n[so], &f_efx[so])
+            if f_n[so] == 0:
+                hp_map_del(&map_keys[0], map_mask, fo)
+                counters[1] += 1
+                counters[3] += month - f_birth[so]
+                dead_slots[n_dead] = so
+                n_dead += 1
+            if ch == HP_CHOICE_STARTUP:
+                n_free -= 1
+                sn = free_slots[n_free]
+                f_id[sn] = new_id; f_a[sn] = sa; f_b[sn] = sb; f_beta[sn] = sbeta
+                f_n[sn] = 0; f_efx[sn] = 0; f_birth[sn] = month
+                counters[4] += hp_map_put(&map_keys[0], &map_vals[0], map_mask, new_id, sn)
+                counters[0] += 1
+                g = new_id
+            else:
+                g = cid[ch]
+                sn = hp_map_get(&map_keys[0], &map_vals[0], map_mask, g)
+            efx[i] = hp_commit_event(HP_EV_JOIN, theta[i], 0, omega, f_a[sn], f_b[sn], f_beta[sn],
+                                     &f_n[sn], &f_efx[sn])
+            firm_of[i] = g
+            join_month[i] = month
+            counters[2] += 1
+    return n_free, n_dead
+
+
+def share_utility(const double[::1] theta, const int64_t[::1] efx, const double[::1] share,
+                  double omega):
+    """U_i = share^theta_i (omega - e_i)^(1 - theta_i) with share = O_f / N_f of i's firm."""
+    cdef Py_ssize_t i, n = theta.shape[0]
+    out = np.empty(n)
+    cdef double[::1] o = out
+    cdef double e
+    with nogil:
+        for i in range(n):
+            e = <double>efx[i] * (1.0 / 1099511627776.0)
+            o[i] = pow(share[i], theta[i]) * pow(omega - e, 1.0 - theta[i])
+    return out

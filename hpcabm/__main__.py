@@ -1,0 +1,3 @@
+from hpcabm.core.cli import main
+
+main()

@@ -1,0 +1,331 @@
+"""Axtell's endogenous-firms model on the hpcabm core (seed 000; docs/models/firms.md).
+
+Two engines share every agent rule (cython_ext/hp_labour.h):
+  * `serial`: exact asynchronous activation, one agent at a time in activation-time order, each
+    seeing the state the previous one left (the reference; one rank);
+  * `parallel`: each month's activations are split into K sub-steps by activation time; in a
+    sub-step agents choose against the state at its start (fetched from other ranks), and each
+    firm then commits its events one at a time in activation-time order, re-solving every
+    stayer's and joiner's best response against the team total as updated by the events before it
+    (Gauss-Seidel inside each firm). With one activation per sub-step it is the serial engine,
+    bit for bit; results do not depend on the number of ranks for any K."""
+import time
+
+import numpy as np
+
+from hpcabm.core import rng
+from hpcabm.core.comm import BlockPartition
+from hpcabm.kernels import core as kcore
+from hpcabm.kernels import labour
+from hpcabm.models.firms.state import FirmStore, founder_of
+
+EFX_INV = 1.0 / labour.EFX_SCALE
+
+SERIES = ("firms", "entries", "exits", "mean_size", "largest_firm", "singletons", "output",
+          "effort", "utility", "job_changes", "exit_age_sum")
+
+SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
+                    ("efx", "i8")])
+EVENT = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8"), ("theta", "f8"),
+                  ("efx", "i8"), ("kind", "i1")])
+
+
+class Model:
+    name = "firms"
+
+    def __init__(self, cfg, comm):
+        self.cfg = cfg
+        self.comm = comm
+        fc = cfg.firms
+        self.N = int(cfg.agents)
+        self.seed = int(cfg.seed)
+        self.months = int(cfg.months)
+        self.p_act = float(fc.activation)
+        self.K = int(fc.substeps)
+        self.omega = float(fc.endowment)
+        self.nu_min, self.nu_max = int(fc.friends[0]), int(fc.friends[1])
+        self.tech = (fc.a[0], fc.a[1], fc.b[0], fc.b[1], fc.beta[0], fc.beta[1])
+        self.allow_start = bool(fc.startups)
+        self.engine = fc.engine
+        if self.engine == "serial" and comm.size > 1:
+            raise ValueError("firms.engine: 'serial' runs on one rank only; use 'parallel' with "
+                             f"{comm.size} ranks")
+        self.part = BlockPartition(self.N, comm.size, comm.rank)
+        self.ids = np.arange(self.part.lo, self.part.hi, dtype=np.int64)
+        self.theta = kcore.uniform(self.seed, rng.THETA, self.ids, 0)
+        self.month = 0
+        self.series = {k: [] for k in SERIES}
+        self.timers = {}
+        self.firms = FirmStore(max(16, 2 * self.part.count))
+        self.efx = np.zeros(self.part.count, dtype=np.int64)
+        self.firm = np.zeros(self.part.count, dtype=np.int64)
+        self.join_month = np.zeros(self.part.count, dtype=np.int32)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def home(self, firm_ids):
+        return self.part.owner(founder_of(firm_ids, self.N))
+
+    def _tick(self, name, t0):
+        t = time.perf_counter()
+        self.timers[name] = self.timers.get(name, 0.0) + t - t0
+        return t
+
+    @property
+    def ref_month(self):
+        """Months completed when firm sizes are recorded for the 12-month growth rate."""
+        return self.months - 12
+
+    # -- initial state -----------------------------------------------------------------------
+    def initialize(self):
+        """All agents start alone (Axtell): agent i founds firm i and works at its best effort."""
+        ids = self.ids
+        a, b, beta = labour.technology(self.seed, ids, self.tech)
+        slots = self.firms.add(ids, a, b, beta, birth=0, n=0, efx=0)
+        self.efx[:] = labour.commit_batch(slots, np.full(ids.size, labour.EV_JOIN, np.int8),
+                                          self.theta, np.zeros(ids.size, np.int64), self.firms.a,
+                                          self.firms.b, self.firms.beta, self.firms.n,
+                                          self.firms.efx, self.omega)
+        self.firm[:] = ids
+        self.join_month[:] = 0
+        if self.ref_month == 0:
+            self._record_size_ref()
+
+    def _record_size_ref(self):
+        live = self.firms.id >= 0
+        self.firms.size_ref[live] = self.firms.n[live]
+
+    # -- one month ---------------------------------------------------------------------------
+    def step(self):
+        m = self.month
+        self._counts = np.zeros(4, dtype=np.int64)   # entries, exits, job changes, exit ages
+        if self.engine == "serial":
+            self._step_serial(m)
+        else:
+            self._step_parallel(m)
+        self.month += 1
+        if self.month == self.ref_month:
+            self._record_size_ref()
+        self._month_stats()
+
+    def _activations(self, m):
+        """Local agents activated in month m, in activation-time order, with their times u.
+        Agent i acts iff u(seed, i, m) < activation; its sub-step is floor(K u / activation)."""
+        u = kcore.uniform(self.seed, rng.ACTIVATE, self.ids, m)
+        act = np.nonzero(u < self.p_act)[0]
+        ua = u[act]
+        order = np.lexsort((act, ua))
+        return act[order], ua[order]
+
+    def _step_serial(self, m):
+        t0 = time.perf_counter()
+        act, _ = self._activations(m)
+        fs = self.firms
+        fs.reserve(act.size)
+        counters = np.zeros(5, dtype=np.int64)
+        dead = np.empty(act.size, dtype=np.int64)
+        mp = fs.map
+        n_free, n_dead = labour.reference_month(
+            self.seed, m, self.N, self.omega, self.nu_min, self.nu_max, self.tech,
+            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month,
+            fs.id, fs.a, fs.b, fs.beta, fs.n, fs.efx, fs.birth, fs.free, fs.n_free,
+            mp.keys, mp.vals, mp.mask, counters, dead)
+        fs.n_free = n_free
+        mp.n_used += counters[4]
+        mp.n_live += counters[0] - counters[1]
+        dead = dead[:n_dead]
+        fs.id[dead] = -1
+        fs.remove_released(dead)
+        self._counts += counters[:4]
+        self._tick("serial", t0)
+
+    def _step_parallel(self, m):
+        t0 = time.perf_counter()
+        act, ua = self._activations(m)
+        k = np.minimum((ua / self.p_act * self.K).astype(np.int64), self.K - 1)
+        steps = np.unique(self.comm.allgather_concat(np.unique(k)))
+        lo = np.searchsorted(k, steps, side="left")
+        hi = np.searchsorted(k, steps, side="right")
+        self._tick("activation", t0)
+        for s in range(steps.size):
+            self._substep(m, act[lo[s]:hi[s]], ua[lo[s]:hi[s]])
+
+    def _substep(self, m, li, prio):
+        """One sub-step: snapshot choices, then serialised commits at the firms' home ranks."""
+        comm, fs, N = self.comm, self.firms, self.N
+        t0 = time.perf_counter()
+        agents = self.ids[li]
+        own = self.firm[li]
+        efx_old = self.efx[li]
+        theta = self.theta[li]
+        # 1. friends' employers (request/reply to the friends' home ranks)
+        fptr, fids = labour.friends(self.seed, agents, N, self.nu_min, self.nu_max)
+        lo = self.part.lo
+        friend_firm = comm.fetch(self.part.owner(fids), fids, lambda q: self.firm[q - lo])
+        t0 = self._tick("friends", t0)
+        # 2. summaries of own and friends' firms, deduplicated per (rank, firm)
+        uniq, inv = kcore.unique_ids(np.concatenate([own, friend_firm]))
+        summ = comm.fetch(self.home(uniq), uniq, self._serve_summaries)
+        own_idx = inv[: li.size]
+        cand_idx = inv[li.size:]
+        t0 = self._tick("summaries", t0)
+        # 3. choices against the snapshot
+        new_ids = (m + 1) * N + agents
+        st_a, st_b, st_beta = labour.technology(self.seed, new_ids, self.tech)
+        c = {f: np.ascontiguousarray(summ[f]) for f in SUMMARY.names}
+        choice = labour.choose_batch(theta, efx_old, own_idx, fptr, cand_idx, c["id"], c["a"],
+                                     c["b"], c["beta"], c["n"], c["efx"], st_a, st_b, st_beta,
+                                     self.omega, self.allow_start)
+        stay = choice == labour.CHOICE_STAY
+        start = choice == labour.CHOICE_STARTUP
+        move = ~stay
+        target = np.where(start, new_ids, c["id"][np.maximum(choice, 0)])
+        t0 = self._tick("choose", t0)
+        # start-ups are homed here (the founder's rank) before the events arrive
+        if start.any():
+            fs.add(new_ids[start], st_a[start], st_b[start], st_beta[start], birth=m)
+        # 4. events to the firms' homes: STAY, or LEAVE old + JOIN new
+        nm = int(move.sum())
+        ev = np.empty(li.size + nm, dtype=EVENT)
+        ev["fid"][: li.size] = own
+        ev["agent"][: li.size] = agents
+        ev["prio"][: li.size] = prio
+        ev["theta"][: li.size] = theta
+        ev["efx"][: li.size] = efx_old
+        ev["kind"][: li.size] = np.where(stay, labour.EV_STAY, labour.EV_LEAVE)
+        j = ev[li.size:]
+        j["fid"] = target[move]
+        j["agent"] = agents[move]
+        j["prio"] = prio[move]
+        j["theta"] = theta[move]
+        j["efx"] = 0
+        j["kind"] = labour.EV_JOIN
+        new_efx = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
+        t0 = self._tick("commit", t0)
+        # 5. agents take the replies
+        eff = np.where(stay, new_efx[: li.size], 0)
+        eff[move] = new_efx[li.size:]
+        self.efx[li] = eff
+        self.firm[li[move]] = target[move]
+        self.join_month[li[move]] = m
+        self._counts[0] += int(start.sum())
+        self._counts[2] += nm
+        self._tick("apply", t0)
+
+    def _serve_summaries(self, ids):
+        fs = self.firms
+        s = fs.slots_of(ids)
+        if (s < 0).any():
+            raise RuntimeError(f"firm summary requested for unknown firm {ids[s < 0][:5]}")
+        out = np.empty(ids.size, dtype=SUMMARY)
+        out["id"] = ids
+        out["a"] = fs.a[s]
+        out["b"] = fs.b[s]
+        out["beta"] = fs.beta[s]
+        out["n"] = fs.n[s]
+        out["efx"] = fs.efx[s]
+        return out
+
+    def _serve_events(self, ev):
+        """Commit one sub-step's events at their firms' home, each firm's events one at a time in
+        activation-time order (ties by agent id); firms left empty die."""
+        fs = self.firms
+        slots = fs.slots_of(ev["fid"])
+        if (slots < 0).any():
+            raise RuntimeError(f"event for unknown firm {ev['fid'][slots < 0][:5]}")
+        order = np.lexsort((ev["agent"], ev["prio"], slots))
+        out = np.empty(ev.size, dtype=np.int64)
+        so = slots[order]
+        out[order] = labour.commit_batch(so, ev["kind"][order], ev["theta"][order],
+                                         ev["efx"][order], fs.a, fs.b, fs.beta, fs.n, fs.efx,
+                                         self.omega)
+        touched = np.unique(so)
+        dead = touched[fs.n[touched] == 0]
+        if dead.size:
+            self._counts[1] += dead.size
+            self._counts[3] += int((self.month - fs.birth[dead].astype(np.int64)).sum())
+            fs.remove(dead)
+        return out
+
+    # -- statistics --------------------------------------------------------------------------
+    def _firm_shares(self, firm_ids):
+        """O_f / N_f of each given firm, fetched from the firms' homes (deduplicated)."""
+        uniq, inv = kcore.unique_ids(firm_ids)
+
+        def serve(ids):
+            fs = self.firms
+            s = fs.slots_of(ids)
+            O = labour.output(fs.a[s], fs.b[s], fs.beta[s], fs.efx[s] * EFX_INV)
+            return O / fs.n[s]
+        return self.comm.fetch(self.home(uniq), uniq, serve)[inv]
+
+    def _month_stats(self):
+        t0 = time.perf_counter()
+        comm, fs = self.comm, self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        n = fs.n[live]
+        O = labour.output(fs.a[live], fs.b[live], fs.beta[live], fs.efx[live] * EFX_INV)
+        share = self._firm_shares(self.firm)
+        U = labour.share_utility(self.theta, self.efx, share, self.omega)
+        ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts], np.int64))
+        largest = comm.max_int(int(n.max()) if n.size else 0)
+        output, utility, effort = comm.exact_sums([O, U, self.efx * EFX_INV])
+        firms = int(ints[0])
+        s = self.series
+        s["firms"].append(firms)
+        s["singletons"].append(int(ints[1]))
+        s["entries"].append(int(ints[2]))
+        s["exits"].append(int(ints[3]))
+        s["job_changes"].append(int(ints[4]))
+        s["exit_age_sum"].append(int(ints[5]))
+        s["largest_firm"].append(largest)
+        s["mean_size"].append(self.N / firms)
+        s["output"].append(output)
+        s["utility"].append(utility / self.N)
+        s["effort"].append(effort / self.N)
+        self._tick("stats", t0)
+
+    def progress_fields(self):
+        return {"agents": self.N, "firms": self.series["firms"][-1] if self.series["firms"] else 0}
+
+    # -- state I/O -------------------------------------------------------------------------
+    def state_tables(self):
+        """Everything needed to continue bitwise-identically: agent rows (block by id), firm rows
+        (by founder), month, series. Random streams are keyed by month: no generator state."""
+        fs = self.firms
+        s = fs.live_slots(self.N)
+        agents = {"efx": self.efx, "firm": self.firm, "join_month": self.join_month}
+        firms = {"founder": founder_of(fs.id[s], self.N), "id": fs.id[s], "n": fs.n[s],
+                 "efx": fs.efx[s], "birth": fs.birth[s], "size_ref": fs.size_ref[s]}
+        return {"agents": agents, "firms": firms}, {"month": self.month}
+
+    def load_state(self, tables, attrs):
+        self.month = int(attrs["month"])
+        ag, fr = tables["agents"], tables["firms"]
+        self.efx[:] = ag["efx"]
+        self.firm[:] = ag["firm"]
+        self.join_month[:] = ag["join_month"]
+        ids = np.ascontiguousarray(fr["id"], dtype=np.int64)
+        a, b, beta = labour.technology(self.seed, ids, self.tech)
+        self.firms = FirmStore(max(16, 2 * ids.size))
+        self.firms.add(ids, a, b, beta, birth=fr["birth"], n=fr["n"], efx=fr["efx"],
+                       size_ref=fr["size_ref"])
+
+    def final_tables(self):
+        """End-of-run cross sections for results.h5 /final (firm rows by founder; agent rows by id)."""
+        fs = self.firms
+        s = fs.live_slots(self.N)
+        n = fs.n[s]
+        ref = fs.size_ref[s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where(ref > 0, np.log(n / np.maximum(ref, 1)), np.nan)
+        firms = {
+            "firm_id": fs.id[s],
+            "firm_size": n,
+            "firm_age": (self.month - fs.birth[s]).astype(np.int32),
+            "firm_output": labour.output(fs.a[s], fs.b[s], fs.beta[s], fs.efx[s] * EFX_INV),
+            "firm_growth": growth,
+        }
+        agents = {}
+        if self.cfg.output.tenure:
+            agents["tenure"] = (self.month - self.join_month).astype(np.int32)
+        return {"firms": firms, "agents": agents}
