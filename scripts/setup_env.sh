@@ -44,21 +44,25 @@ if [ ! -f "$venv/.complete" ]; then
   $pip install -q "$(grep -E '^numpy' requirements.txt)" "$(grep -E '^cython' requirements.txt)" pkgconfig
   CC=mpicc HDF5_MPI=ON HDF5_DIR="$HDF5_DIR" \
     $pip install -q --no-binary=h5py --no-build-isolation "$(grep -E '^h5py' requirements.txt)"
-  grep -vE '^(#|mpi4py|h5py|numpy|cython|\s*$)' requirements.txt > "$venv/rest.txt"
+  grep -vE '^(#|mpi4py|h5py|numpy|cython|[[:space:]]*$)' requirements.txt > "$venv/rest.txt"
   $pip install -q -r "$venv/rest.txt"
   "$venv/bin/python" -c "import h5py, mpi4py; assert h5py.get_config().mpi, 'h5py built without MPI'"
   touch "$venv/.complete"
 fi
 if [ "$(readlink .venv 2>/dev/null)" != "$venv" ]; then rm -rf .venv; ln -s "$venv" .venv; fi
 
-# Editable install of this checkout: compiles cython_ext/*.pyx in place (seconds) and points the
-# shared environment's `hpcabm` at this checkout.
+# Editable install of this checkout: compiles cython_ext/*.pyx in place (about 30 s) and points the
+# shared environment's `hpcabm` at this checkout. Skipped when nothing changed since the last build.
 stamp=".venv-build-stamp"
-src_hash="$(cat setup.py pyproject.toml cython_ext/*.pyx cython_ext/*.pxd 2>/dev/null | sha256sum | cut -c1-16)-$here"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$src_hash" ] || ! .venv/bin/python -c "import hpcabm._kernels_ok" 2>/dev/null; then
+src_hash="$( (cat setup.py pyproject.toml cython_ext/*.pyx cython_ext/*.h; echo "$here") | sha256sum | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$src_hash" ] || ! .venv/bin/python -c "import hpcabm.kernels.core, hpcabm.kernels.labour" 2>/dev/null; then
   echo "[setup] compiling Cython kernels and installing hpcabm (editable)"
-  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >/dev/null
-  .venv/bin/python setup.py -q build_ext --inplace >/dev/null 2>&1 || .venv/bin/python setup.py build_ext --inplace
+  log="$(mktemp)"
+  if ! .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >"$log" 2>&1 ||
+     ! .venv/bin/python setup.py -q build_ext --inplace >>"$log" 2>&1; then
+    cat "$log"; echo "[setup] building hpcabm failed" >&2; exit 1
+  fi
+  rm -f "$log"
   echo "$src_hash" > "$stamp"
 fi
-.venv/bin/python -c "import hpcabm._kernels_ok"
+.venv/bin/python -c "import hpcabm.kernels.core, hpcabm.kernels.labour, h5py; assert h5py.get_config().mpi"

@@ -32,6 +32,8 @@ EVENT = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8"), ("theta", "f8"
 
 class Model:
     name = "firms"
+    # checkpoint tables: None = rows are agents (block by id); else the sorted key column
+    table_layout = {"agents": None, "firms": "founder"}
 
     def __init__(self, cfg, comm):
         self.cfg = cfg

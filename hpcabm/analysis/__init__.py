@@ -1,0 +1,1 @@
+"""Post-processing: stylised facts (fits) and report figures. Reads results files only."""

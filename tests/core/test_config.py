@@ -1,0 +1,52 @@
+import pytest
+
+from hpcabm.core.config import ConfigError, load_config
+from tests.conftest import hpcabm
+
+
+def cfg(text, overrides=()):
+    return load_config(text=text, overrides=overrides)
+
+
+def test_defaults_and_overrides():
+    c = cfg("model: firms\n", ["months=24", "firms.substeps=20", "firms.friends=[3, 5]"])
+    assert c.months == 24 and c.firms.substeps == 20 and c.firms.friends == [3.0, 5.0]
+    assert c.agents == 10000 and c.firms.activation == 0.04 and c.checkpoint.every == 12
+
+
+@pytest.mark.parametrize("text,overrides,needle", [
+    ("model: firms\nagentz: 5\n", [], "unknown key 'agentz'"),
+    ("model: firms\n", ["firms.substep=3"], "unknown key 'firms.substep'"),
+    ("model: firms\nmonths: abc\n", [], "months: must be an integer"),
+    ("model: firms\nmonths: 0\n", [], "months: must be an integer in [1,"),
+    ("model: firms\nfirms: {activation: 1.5}\n", [], "firms.activation: must be a number in [0.0, 1.0]"),
+    ("model: firms\nfirms: {engine: gpu}\n", [], "firms.engine: must be one of 'parallel', 'serial'"),
+    ("model: firms\nfirms: {startups: 3}\n", [], "firms.startups: must be true or false"),
+    ("model: firms\nfirms: {beta: [2, 1.5]}\n", [], "firms.beta: must be a pair"),
+    ("model: nosuch\n", [], "model: must be one of"),
+    ("agents: 5\n", [], "model: must be one of"),
+])
+def test_config_errors_name_the_key(text, overrides, needle):
+    with pytest.raises(ConfigError) as e:
+        cfg(text, overrides)
+    assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_validate_cli_bad_config_is_one_clear_line(small_config):
+    path = small_config("model: firms\nmonths: -1\n")
+    p = hpcabm(["validate", path])
+    assert p.returncode == 2
+    assert p.stderr.strip() == "config error: months: must be an integer in [1, 100000], got -1"
+    assert "Traceback" not in p.stderr
+
+
+def test_validate_cli_ok_prints_resolved_config(small_config):
+    p = hpcabm(["validate", small_config("model: firms\nagents: 50\n"), "--set", "months=7", "--keys"])
+    assert p.returncode == 0, p.stderr
+    assert "months: 7" in p.stdout and "firms.substeps:" in p.stdout
+
+
+def test_run_cli_missing_file():
+    p = hpcabm(["run", "/nonexistent.yaml", "--out", "/tmp/x"])
+    assert p.returncode == 2 and "file not found" in p.stderr and "Traceback" not in p.stderr
