@@ -51,6 +51,8 @@ static inline double hp_h(double theta, double Eo, double a, double b, double be
     return theta * dO * (omega - e) - (1.0 - theta) * O;
 }
 
+/* Newton iterations stop when the step is below 1e-12 (1 + e): convergence is quadratic, so the
+ * returned iterate is accurate to well below the 2^-40 (9.1e-13) grid efforts are held on. */
 static inline double hp_best_effort(double theta, double Eo, double a, double b, double beta,
                                     double omega) {
     if (beta == 2.0) return hp_best_effort_beta2(theta, Eo, a, b, omega);
@@ -63,8 +65,8 @@ static inline double hp_best_effort(double theta, double Eo, double a, double b,
     if (!(e > lo && e < hi)) e = 0.5 * (lo + hi);
     for (int it = 0; it < 100; ++it) {
         double x = Eo + e;
-        double O = a * x + b * pow(x, beta);
-        double xb1 = pow(x, beta - 1.0);
+        double xb1 = exp((beta - 1.0) * log(x));        /* x^(beta-1) */
+        double O = a * x + b * xb1 * x;
         double dO = a + b * beta * xb1;
         double d2O = b * beta * (beta - 1.0) * xb1 / x;
         double h = theta * dO * (omega - e) - (1.0 - theta) * O;
@@ -72,10 +74,34 @@ static inline double hp_best_effort(double theta, double Eo, double a, double b,
         double dh = theta * d2O * (omega - e) - dO;
         double en = (dh < 0.0) ? e - h / dh : 0.5 * (lo + hi);
         if (!(en > lo && en < hi)) en = 0.5 * (lo + hi);
-        if (fabs(en - e) <= 1e-15 * (1.0 + e) || hi - lo <= 1e-15) return en;
+        if (fabs(en - e) <= 1e-12 * (1.0 + e) || hi - lo <= 1e-15) return en;
         e = en;
     }
     return e;
+}
+
+/* log U = theta log(O(Eo + e)/n) + (1 - theta) log(omega - e): decisions compare log-utilities. */
+static inline double hp_log_utility(double theta, double omega, double e, double a, double b,
+                                    double beta, double Eo, double n) {
+    double O = hp_output(a, b, beta, Eo + e);
+    return theta * log(O / n) + (1.0 - theta) * log(omega - e);
+}
+
+/* An upper bound on max_e log U(e; Eo, n) from the tangent of the concave log U at a cheap guess
+ * e0 (the beta = 2 formula): log U(e) <= log U(e0) + (e - e0) dlogU/de(e0) on [0, omega].
+ * Lets a decision skip the Newton solve of options that cannot beat the best one so far. */
+static inline double hp_log_utility_bound(double theta, double omega, double a, double b,
+                                          double beta, double Eo, double n) {
+    double e0 = hp_best_effort_beta2(theta, Eo, a, b, omega);
+    if (e0 >= omega) e0 = 0.5 * omega;
+    double x = Eo + e0;
+    if (!(x > 0.0)) return INFINITY;
+    double xb1 = exp((beta - 1.0) * log(x));
+    double O = a * x + b * xb1 * x;
+    double dO = a + b * beta * xb1;
+    double f = theta * log(O / n) + (1.0 - theta) * log(omega - e0);
+    double df = theta * dO / O - (1.0 - theta) / (omega - e0);
+    return f + (df > 0.0 ? df * (omega - e0) : -df * e0);
 }
 
 /* Quantise an effort to the fixed-point grid (units 2^-40). */

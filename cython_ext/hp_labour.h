@@ -49,10 +49,14 @@ static inline int hp_choose(double theta, double omega, int64_t efx_i,
                             int nc, const int64_t *cid, const double *ca, const double *cb,
                             const double *cbeta, const int64_t *cn, const int64_t *cefx,
                             int64_t own_id, int allow_start, double s_a, double s_b, double s_beta,
-                            double *best_u_out) {
+                            int prune, double *best_u_out) {
+    /* Options are compared by log-utility. An option whose tangent bound (hp_log_utility_bound)
+     * is below the best so far by more than HP_PRUNE_MARGIN cannot win and is not solved; the
+     * margin makes pruning exact up to rounding of the utilities themselves. */
+    const double HP_PRUNE_MARGIN = 1e-9;
     double Eo = (double)(efx_f - efx_i) * HP_EFX_INV;
     double e = hp_best_effort(theta, Eo, a_f, b_f, beta_f, omega);
-    double best = hp_utility(theta, omega, e, a_f, b_f, beta_f, Eo, (double)n_f);
+    double best = hp_log_utility(theta, omega, e, a_f, b_f, beta_f, Eo, (double)n_f);
     int choice = HP_CHOICE_STAY;
     for (int c = 0; c < nc; ++c) {
         if (cid[c] == own_id) continue;
@@ -60,13 +64,17 @@ static inline int hp_choose(double theta, double omega, int64_t efx_i,
         for (int d = 0; d < c; ++d) if (cid[d] == cid[c]) { dup = 1; break; }
         if (dup) continue;
         double Eg = (double)cefx[c] * HP_EFX_INV;
+        double ng = (double)(cn[c] + 1);
+        if (prune && hp_log_utility_bound(theta, omega, ca[c], cb[c], cbeta[c], Eg, ng) < best - HP_PRUNE_MARGIN)
+            continue;
         double eg = hp_best_effort(theta, Eg, ca[c], cb[c], cbeta[c], omega);
-        double ug = hp_utility(theta, omega, eg, ca[c], cb[c], cbeta[c], Eg, (double)(cn[c] + 1));
+        double ug = hp_log_utility(theta, omega, eg, ca[c], cb[c], cbeta[c], Eg, ng);
         if (ug > best) { best = ug; choice = c; }
     }
-    if (allow_start && n_f > 1) {
+    if (allow_start && n_f > 1 &&
+        (!prune || hp_log_utility_bound(theta, omega, s_a, s_b, s_beta, 0.0, 1.0) >= best - HP_PRUNE_MARGIN)) {
         double es = hp_best_effort(theta, 0.0, s_a, s_b, s_beta, omega);
-        double us = hp_utility(theta, omega, es, s_a, s_b, s_beta, 0.0, 1.0);
+        double us = hp_log_utility(theta, omega, es, s_a, s_b, s_beta, 0.0, 1.0);
         if (us > best) { best = us; choice = HP_CHOICE_STARTUP; }
     }
     *best_u_out = best;

@@ -28,7 +28,7 @@ cdef extern from "hp_labour.h":
                   int64_t n_f, int64_t efx_f, int nc, const int64_t *cid, const double *ca,
                   const double *cb, const double *cbeta, const int64_t *cn, const int64_t *cefx,
                   int64_t own_id, int allow_start, double s_a, double s_b, double s_beta,
-                  double *best_u_out) nogil
+                  int prune, double *best_u_out) nogil
     int64_t hp_commit_event(int kind, double theta, int64_t efx_old, double omega, double a,
                             double b, double beta, int64_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
@@ -138,12 +138,13 @@ def choose_batch(const double[::1] theta, const int64_t[::1] efx, const int64_t[
                  const int64_t[::1] s_id, const double[::1] s_a, const double[::1] s_b,
                  const double[::1] s_beta, const int64_t[::1] s_n, const int64_t[::1] s_efx,
                  const double[::1] st_a, const double[::1] st_b, const double[::1] st_beta,
-                 double omega, bint allow_start):
+                 double omega, bint allow_start, bint prune=True):
     """Snapshot decisions of one sub-step's activated agents (see hp_choose).
 
     Firm data come from a summary table s_* (rows fetched from the firms' home ranks); agent k's own
     firm is row own_idx[k] and its friends' firms are rows cand_idx[cand_ptr[k]:cand_ptr[k+1]].
-    Returns choice[k]: -1 stay, -2 start a firm, r >= 0 join the firm in summary row r."""
+    Returns choice[k]: -1 stay, -2 start a firm, r >= 0 join the firm in summary row r.
+    prune=False solves every option (tests check that pruning never changes a decision)."""
     cdef Py_ssize_t k, c, n = theta.shape[0]
     cdef int nc, ch
     cdef int64_t o, r
@@ -168,7 +169,7 @@ def choose_batch(const double[::1] theta, const int64_t[::1] efx, const int64_t[
             o = own_idx[k]
             ch = hp_choose(theta[k], omega, efx[k], s_a[o], s_b[o], s_beta[o], s_n[o], s_efx[o],
                            nc, cid, ca, cb, cbeta, cn, cefx, s_id[o], allow_start,
-                           st_a[k], st_b[k], st_beta[k], &bu)
+                           st_a[k], st_b[k], st_beta[k], prune, &bu)
             if ch >= 0:
                 ch_out[k] = cand_idx[cand_ptr[k] + ch]
             else:
@@ -197,7 +198,7 @@ def commit_batch(const int64_t[::1] ev_slot, const int8_t[::1] ev_kind, const do
 def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int nu_min, int nu_max,
                     tech, bint allow_start, const int64_t[::1] order,
                     const double[::1] theta, int64_t[::1] efx, int64_t[::1] firm_of,
-                    int32_t[::1] join_month,
+                    int32_t[::1] join_month, int32_t[::1] fslot,
                     int64_t[::1] f_id, double[::1] f_a, double[::1] f_b, double[::1] f_beta,
                     int64_t[::1] f_n, int64_t[::1] f_efx, int32_t[::1] f_birth,
                     int64_t[::1] free_slots, int64_t n_free,
@@ -237,7 +238,7 @@ def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int n
             hp_technology(seed, new_id, &ts, &sa, &sb, &sbeta)
             ch = hp_choose(theta[i], omega, efx[i], f_a[so], f_b[so], f_beta[so], f_n[so],
                            f_efx[so], nu, cid, ca, cb, cbeta, cn, cefx, fo, allow_start,
-                           sa, sb, sbeta, &bu)
+                           sa, sb, sbeta, 1, &bu)
             if ch == HP_CHOICE_STAY:
                 efx[i] = hp_commit_event(HP_EV_STAY, theta[i], efx[i], omega, f_a[so], f_b[so],
                                          f_beta[so], &f_n[so], &f_efx[so])
@@ -265,6 +266,7 @@ def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int n
             efx[i] = hp_commit_event(HP_EV_JOIN, theta[i], 0, omega, f_a[sn], f_b[sn], f_beta[sn],
                                      &f_n[sn], &f_efx[sn])
             firm_of[i] = g
+            fslot[i] = <int32_t>sn
             join_month[i] = month
             counters[2] += 1
     return n_free, n_dead

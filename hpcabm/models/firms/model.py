@@ -26,6 +26,7 @@ SERIES = ("firms", "entries", "exits", "mean_size", "largest_firm", "singletons"
 
 SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
                     ("efx", "i8")])
+REPLY = np.dtype([("efx", "i8"), ("slot", "i4")])
 EVENT = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8"), ("theta", "f8"),
                   ("efx", "i8"), ("kind", "i1")])
 
@@ -62,6 +63,8 @@ class Model:
         self.efx = np.zeros(self.part.count, dtype=np.int64)
         self.firm = np.zeros(self.part.count, dtype=np.int64)
         self.join_month = np.zeros(self.part.count, dtype=np.int32)
+        # slot of each agent's firm at the firm's home rank (derived; rebuilt on restart)
+        self.fslot = np.zeros(self.part.count, dtype=np.int32)
 
     # -- helpers -----------------------------------------------------------------------------
     def home(self, firm_ids):
@@ -88,6 +91,7 @@ class Model:
                                           self.firms.b, self.firms.beta, self.firms.n,
                                           self.firms.efx, self.omega)
         self.firm[:] = ids
+        self.fslot[:] = slots
         self.join_month[:] = 0
         if self.ref_month == 0:
             self._record_size_ref()
@@ -128,7 +132,7 @@ class Model:
         mp = fs.map
         n_free, n_dead = labour.reference_month(
             self.seed, m, self.N, self.omega, self.nu_min, self.nu_max, self.tech,
-            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month,
+            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month, self.fslot,
             fs.id, fs.a, fs.b, fs.beta, fs.n, fs.efx, fs.birth, fs.free, fs.n_free,
             mp.keys, mp.vals, mp.mask, counters, dead)
         fs.n_free = n_free
@@ -201,14 +205,17 @@ class Model:
         j["theta"] = theta[move]
         j["efx"] = 0
         j["kind"] = labour.EV_JOIN
-        new_efx = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
+        rep = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
         t0 = self._tick("commit", t0)
-        # 5. agents take the replies
+        # 5. agents take the replies (new effort, slot of the firm at its home)
+        new_efx, new_slot = rep["efx"], rep["slot"]
         eff = np.where(stay, new_efx[: li.size], 0)
         eff[move] = new_efx[li.size:]
         self.efx[li] = eff
-        self.firm[li[move]] = target[move]
-        self.join_month[li[move]] = m
+        lm = li[move]
+        self.fslot[lm] = new_slot[li.size:]
+        self.firm[lm] = target[move]
+        self.join_month[lm] = m
         self._counts[0] += int(start.sum())
         self._counts[2] += nm
         self._tick("apply", t0)
@@ -235,9 +242,10 @@ class Model:
         if (slots < 0).any():
             raise RuntimeError(f"event for unknown firm {ev['fid'][slots < 0][:5]}")
         order = np.lexsort((ev["agent"], ev["prio"], slots))
-        out = np.empty(ev.size, dtype=np.int64)
+        out = np.empty(ev.size, dtype=REPLY)
+        out["slot"] = slots
         so = slots[order]
-        out[order] = labour.commit_batch(so, ev["kind"][order], ev["theta"][order],
+        out["efx"][order] = labour.commit_batch(so, ev["kind"][order], ev["theta"][order],
                                          ev["efx"][order], fs.a, fs.b, fs.beta, fs.n, fs.efx,
                                          self.omega)
         touched = np.unique(so)
@@ -249,16 +257,21 @@ class Model:
         return out
 
     # -- statistics --------------------------------------------------------------------------
-    def _firm_shares(self, firm_ids):
-        """O_f / N_f of each given firm, fetched from the firms' homes (deduplicated)."""
-        uniq, inv = kcore.unique_ids(firm_ids)
-
-        def serve(ids):
-            fs = self.firms
-            s = fs.slots_of(ids)
-            O = labour.output(fs.a[s], fs.b[s], fs.beta[s], fs.efx[s] * EFX_INV)
-            return O / fs.n[s]
-        return self.comm.fetch(self.home(uniq), uniq, serve)[inv]
+    def firm_values_for_agents(self, per_slot):
+        """For every local agent, the value per_slot[s] of its firm (slot s at the firm's home):
+        read directly for firms homed here, fetched (deduplicated per firm) for the others.
+        This is the monthly firm -> member-rank message (one value per (firm, rank) pair)."""
+        lo, hi = self.part.lo, self.part.hi
+        founder = self.firm % self.N
+        remote = np.nonzero((founder < lo) | (founder >= hi))[0]
+        out = per_slot[self.fslot]
+        if self.comm.size > 1:
+            uniq, inv = kcore.unique_ids(self.firm[remote])
+            first = np.empty(uniq.size, dtype=np.int64)
+            first[inv[::-1]] = remote[::-1]          # one agent per distinct firm
+            vals = self.comm.fetch(self.home(uniq), self.fslot[first], lambda s: per_slot[s])
+            out[remote] = vals[inv]
+        return out
 
     def _month_stats(self):
         t0 = time.perf_counter()
@@ -266,7 +279,9 @@ class Model:
         live = np.nonzero(fs.id >= 0)[0]
         n = fs.n[live]
         O = labour.output(fs.a[live], fs.b[live], fs.beta[live], fs.efx[live] * EFX_INV)
-        share = self._firm_shares(self.firm)
+        share_by_slot = np.zeros(fs.capacity)
+        share_by_slot[live] = O / n
+        share = self.firm_values_for_agents(share_by_slot)
         U = labour.share_utility(self.theta, self.efx, share, self.omega)
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts], np.int64))
         largest = comm.max_int(int(n.max()) if n.size else 0)
@@ -311,6 +326,10 @@ class Model:
         self.firms = FirmStore(max(16, 2 * ids.size))
         self.firms.add(ids, a, b, beta, birth=fr["birth"], n=fr["n"], efx=fr["efx"],
                        size_ref=fr["size_ref"])
+        # agents' firm slots at the (new) homes
+        uniq, inv = kcore.unique_ids(self.firm)
+        self.fslot[:] = self.comm.fetch(self.home(uniq), uniq,
+                                        lambda q: self.firms.slots_of(q).astype(np.int32))[inv]
 
     def final_tables(self):
         """End-of-run cross sections for results.h5 /final (firm rows by founder; agent rows by id)."""

@@ -25,6 +25,7 @@ def check_invariants(m):
     # every agent's firm is alive, and member counts and total effort agree exactly
     slots = fs.slots_of(m.firm)
     assert (slots >= 0).all()
+    assert np.array_equal(slots, m.fslot)
     assert np.array_equal(np.bincount(slots, minlength=fs.capacity)[live], fs.n[live])
     efx_sum = np.zeros(fs.capacity, dtype=np.int64)
     np.add.at(efx_sum, slots, m.efx)
@@ -84,3 +85,25 @@ def test_serial_engine_refuses_several_ranks():
     cfg = load_config(text="model: firms\nagents: 20\nfirms: {engine: serial}\n")
     with pytest.raises(ValueError, match="one rank"):
         Model(cfg, Fake())
+
+
+def test_pruning_never_changes_a_decision():
+    r = np.random.default_rng(21)
+    n, nf = 4000, 300
+    s_id = np.arange(nf, dtype=np.int64)
+    s_a = r.random(nf) * 0.5
+    s_b = 0.75 + 0.5 * r.random(nf)
+    s_beta = 1.5 + 0.5 * r.random(nf)
+    s_n = r.integers(1, 200, nf).astype(np.int64)
+    s_efx = (s_n * r.random(nf) * 0.4 * labour.EFX_SCALE).astype(np.int64)
+    own = r.integers(0, nf, n).astype(np.int64)
+    theta = r.random(n)
+    efx = np.minimum((r.random(n) * 0.4 * labour.EFX_SCALE).astype(np.int64), s_efx[own])
+    ptr = np.concatenate([[0], np.cumsum(r.integers(2, 7, n))]).astype(np.int64)
+    cand = r.integers(0, nf, ptr[-1]).astype(np.int64)
+    st = [r.random(n) * 0.5, 0.75 + 0.5 * r.random(n), 1.5 + 0.5 * r.random(n)]
+    args = (theta, efx, own, ptr, cand, s_id, s_a, s_b, s_beta, s_n, s_efx, *st, 1.0, True)
+    with_prune = labour.choose_batch(*args, prune=True)
+    without = labour.choose_batch(*args, prune=False)
+    assert np.array_equal(with_prune, without)
+    assert len(set(with_prune.tolist())) > 10      # the test exercises real choices
