@@ -3,9 +3,12 @@
 Layout of DIR/checkpoints/ckpt_m<month>.h5:
   attrs     format, version, model, month, seed, config (YAML text), ranks, complete=1 (written last)
   /series/<name>      monthly series so far
-  /<table>/<column>   model state tables, rows sorted by global id: `agents` (row = agent id) and
-                      keyed tables (e.g. `firms`, sorted by founder agent); every dataset carries a
-                      partition-independent checksum attribute.
+  /<table>/<column>   model state tables, rows sorted by global id. A model's `table_layout` says
+                      how each table is split over ranks: None = rows are agents (block partition
+                      `model.part`), a column name = rows sorted by that key and read by each rank
+                      for keys in [part.lo, part.hi) (e.g. `firms` by founder agent),
+                      "replicated" = every rank holds all rows (small models). Every dataset
+                      carries a partition-independent checksum attribute.
 Random streams are counter-based and keyed by month, so the month *is* the stream position.
 
 A checkpoint is written to `<name>.tmp` collectively, closed, re-read and checksummed by all ranks,
@@ -53,11 +56,15 @@ def write_series(comm, f, series):
         write_table(comm, g, name, arr if comm.is_root else arr[:0], 0, arr.shape[0])
 
 
-def write_tables(comm, f, tables):
+def write_tables(comm, f, tables, layout=None):
+    """Write state tables; a table whose layout is "replicated" is held whole by every rank and
+    written by rank 0 alone (the others enter the collective writes with zero rows)."""
     for tname, cols in tables.items():
         g = f.create_group(tname)
         if not cols:
             continue
+        if (layout or {}).get(tname) == "replicated" and not comm.is_root:
+            cols = {c: np.asarray(v)[:0] for c, v in cols.items()}
         nrows = len(next(iter(cols.values())))
         offset, total = comm.exscan_int(nrows)
         for col, arr in cols.items():
@@ -84,7 +91,7 @@ def write_checkpoint(comm, directory, model, cfg_text, keep=2, extra_attrs=None)
         for k, v in {**attrs, **(extra_attrs or {})}.items():
             f.attrs[k] = v
         write_series(comm, f, model.series)
-        write_tables(comm, f, tables)
+        write_tables(comm, f, tables, getattr(model, "table_layout", None))
         f.attrs["complete"] = 1
     reason = verify_file(tmp, comm)
     if reason:
@@ -145,13 +152,14 @@ def read_checkpoint(comm, path, model):
             raise CheckpointError(f"{path}: written with seed {int(f.attrs.get('seed'))}, config has seed {model.seed}")
         attrs = {k: f.attrs[k] for k in f.attrs}
         tables = {}
-        lo, hi = model.part.lo, model.part.hi
         for tname, key in model.table_layout.items():
             g = f[tname]
             if key is None:
-                r0, r1 = lo, hi
+                r0, r1 = model.part.lo, model.part.hi
+            elif key == "replicated":
+                r0, r1 = 0, None
             else:
-                r0, r1 = _key_block(g[key], lo, hi)
+                r0, r1 = _key_block(g[key], model.part.lo, model.part.hi)
             tables[tname] = {c: g[c][r0:r1] for c in g}
         series = {name: f["series"][name][:].tolist() for name in f["series"]}
     model.load_state(tables, attrs)
