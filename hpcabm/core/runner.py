@@ -45,6 +45,13 @@ def _model_part(cfg_dict):
     return {k: v for k, v in cfg_dict.items() if k not in RESTART_FREE_KEYS}
 
 
+def _signal_injection():
+    """Test hook: HPCABM_SIGNAL_AT=MONTH behaves as if SLURM's pre-timeout SIGUSR1 arrived after
+    that month (lets tests exercise the resubmission logic of slurm/*.sbatch deterministically)."""
+    spec = os.environ.get("HPCABM_SIGNAL_AT")
+    return int(spec) if spec else None
+
+
 def _fault_injection(comm):
     """Test hook: HPCABM_FAULT="RANK:MONTH" raises on that rank before that month, to check that
     one rank's exception aborts the whole job instead of leaving the others in a collective."""
@@ -94,10 +101,16 @@ def run(cfg, comm, out_dir, restart=None, log=print, stop=None):
     t_loop = time.time()
     m0 = model.month
     fault = _fault_injection(comm)
+    signal_at = _signal_injection()
+    step_seconds = 0.0
     while model.month < months:
         if fault is not None and model.month == fault:
             raise RuntimeError(f"injected fault on rank {comm.rank} at month {model.month} (HPCABM_FAULT)")
+        ts = time.time()
         model.step()
+        step_seconds += time.time() - ts
+        if signal_at is not None and model.month == signal_at:
+            stop.flag, stop.signame = 1, "SIGUSR1"
         stopping = comm.max_int(stop.flag)
         m = model.month
         if pevery and (m % pevery == 0 or m == months):
@@ -118,7 +131,8 @@ def run(cfg, comm, out_dir, restart=None, log=print, stop=None):
     write_checkpoint(comm, ckdir, model, cfg_text, keep=int(cfg.checkpoint.keep))
     wall = time.time() - t_start
     path = write_results(comm, os.path.join(out_dir, "results.h5"), model, cfg_text, wall,
-                         extra_attrs={"timers": repr({k: round(v, 4) for k, v in model.timers.items()})})
+                         extra_attrs={"timers": repr({k: round(v, 4) for k, v in model.timers.items()}),
+                                      "step_seconds": step_seconds, "months_run": model.month - m0})
     write_status(comm, out_dir, "complete")
     say(f"[hpcabm] done: {path} ({wall:.1f} s)", flush=True)
     return 0
