@@ -3,6 +3,8 @@
   mpiexec -n P hpcabm run CONFIG.yaml --out DIR [--set key=value ...] [--restart CHECKPOINT|DIR]
   hpcabm validate CONFIG.yaml [--set key=value ...] [--keys]
   hpcabm report DIR
+  mpiexec -n P hpcabm ensemble CONFIG.yaml --runs R --out DIR [--set ...] [--sweep key=v1,v2,...]
+                                [--ranks-per-member k]
 """
 import argparse
 import sys
@@ -21,6 +23,15 @@ def _parser():
     v.add_argument("config")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     v.add_argument("--keys", action="store_true", help="also list every key of the model's schema")
+    e = sub.add_parser("ensemble", help="Monte Carlo ensemble / parameter sweep over groups of ranks "
+                       "(resumable; DIR/ensemble.h5)")
+    e.add_argument("config")
+    e.add_argument("--runs", type=int, required=True, help="members per sweep point (seeds spawned from the config seed)")
+    e.add_argument("--out", required=True, help="ensemble directory (ensemble.h5, members/)")
+    e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    e.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="sweep a key over values (repeat for a Cartesian product)")
+    e.add_argument("--ranks-per-member", type=int, default=1, help="ranks per member group (must divide the rank count)")
     rp = sub.add_parser("report", help="stylised-facts table and PNG figures of a finished run")
     rp.add_argument("dir")
     return p
@@ -78,7 +89,13 @@ def cmd_report(args):
     return report(args.dir)
 
 
+def cmd_ensemble(args):
+    from hpcabm.core.ensemble import cli_main
+    return cli_main(args)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
-    code = {"run": cmd_run, "validate": cmd_validate, "report": cmd_report}[args.cmd](args)
+    code = {"run": cmd_run, "validate": cmd_validate, "report": cmd_report,
+            "ensemble": cmd_ensemble}[args.cmd](args)
     sys.exit(code or 0)
