@@ -88,7 +88,7 @@ static inline int hp_choose(double theta, double omega, int64_t efx_i,
  * Returns the new effort (fixed point) for STAY/JOIN, -1 for LEAVE. */
 enum { HP_EV_STAY = 0, HP_EV_LEAVE = 1, HP_EV_JOIN = 2 };
 static inline int64_t hp_commit_event(int kind, double theta, int64_t efx_old, double omega,
-                                      double a, double b, double beta, int64_t *n, int64_t *efx) {
+                                      double a, double b, double beta, int32_t *n, int64_t *efx) {
     if (kind == HP_EV_LEAVE) { *efx -= efx_old; *n -= 1; return -1; }
     int64_t others = *efx;
     if (kind == HP_EV_STAY) others -= efx_old; else *n += 1;

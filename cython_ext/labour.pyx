@@ -30,13 +30,17 @@ cdef extern from "hp_labour.h":
                   int64_t own_id, int allow_start, double s_a, double s_b, double s_beta,
                   int prune, double *best_u_out) nogil
     int64_t hp_commit_event(int kind, double theta, int64_t efx_old, double omega, double a,
-                            double b, double beta, int64_t *n, int64_t *efx) nogil
+                            double b, double beta, int32_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
 
-cdef extern from "hp_map.h":
-    int64_t hp_map_get(const int64_t *keys, const int64_t *vals, int64_t mask, int64_t id) nogil
-    int hp_map_put(int64_t *keys, int64_t *vals, int64_t mask, int64_t id, int64_t v) nogil
-    int hp_map_del(int64_t *keys, int64_t mask, int64_t id) nogil
+cdef extern from "hp_firmindex.h":
+    int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
+                       int64_t N, int64_t id) nogil
+    int32_t hp_fi_alloc(int32_t *next, int64_t *free_head) nogil
+    void hp_fi_link(int32_t *head, int32_t *next, int64_t lo, int64_t N, int64_t id, int32_t s) nogil
+    void hp_fi_unlink(int32_t *head, int32_t *next, const int64_t *fid, int64_t lo, int64_t N,
+                      int32_t s) nogil
+    void hp_fi_free(int32_t *next, int64_t *free_head, int32_t s) nogil
 
 EV_STAY = 0
 EV_LEAVE = 1
@@ -177,43 +181,90 @@ def choose_batch(const double[::1] theta, const int64_t[::1] efx, const int64_t[
     return out
 
 
-def commit_batch(const int64_t[::1] ev_slot, const int8_t[::1] ev_kind, const double[::1] ev_theta,
-                 const int64_t[::1] ev_efx_old, const double[::1] f_a, const double[::1] f_b,
-                 const double[::1] f_beta, int64_t[::1] f_n, int64_t[::1] f_efx, double omega):
+def commit_batch(uint64_t seed, tech, const int64_t[::1] ev_fid, const int32_t[::1] ev_slot,
+                 const int8_t[::1] ev_kind, const double[::1] ev_theta,
+                 const int64_t[::1] ev_efx_old, int32_t[::1] f_n, int64_t[::1] f_efx, double omega):
     """Apply a sub-step's events at the firms' home rank, one at a time in the given order (the
-    caller sorts by (firm, priority)): Gauss-Seidel best responses within each firm.
-    Updates f_n, f_efx in place; returns the new fixed-point effort of STAY/JOIN events (-1 LEAVE)."""
+    caller sorts by (firm, priority)): Gauss-Seidel best responses within each firm. A firm's
+    technology is regenerated from its id. Updates f_n, f_efx (indexed by slot) in place; returns
+    the new fixed-point effort of STAY/JOIN events (-1 for LEAVE)."""
+    cdef hp_techspec ts = _spec(tech)
     cdef Py_ssize_t i, n = ev_slot.shape[0]
-    cdef int64_t s
+    cdef int32_t s
+    cdef int64_t last = -1
+    cdef double a = 0, b = 0, beta = 0
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out
     with nogil:
         for i in range(n):
             s = ev_slot[i]
-            o[i] = hp_commit_event(ev_kind[i], ev_theta[i], ev_efx_old[i], omega, f_a[s], f_b[s],
-                                   f_beta[s], &f_n[s], &f_efx[s])
+            if ev_fid[i] != last:
+                last = ev_fid[i]
+                hp_technology(seed, last, &ts, &a, &b, &beta)
+            o[i] = hp_commit_event(ev_kind[i], ev_theta[i], ev_efx_old[i], omega, a, b, beta,
+                                   &f_n[s], &f_efx[s])
     return out
+
+
+# -- firm index (see hp_firmindex.h) ----------------------------------------------------------
+def fi_find(const int32_t[::1] head, const int32_t[::1] nxt, const int64_t[::1] fid, int64_t lo,
+            int64_t N, const int64_t[::1] ids):
+    """Slots of firm ids homed here (-1 where absent)."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            o[i] = hp_fi_find(&head[0], &nxt[0], &fid[0], lo, N, ids[i])
+    return out
+
+
+def fi_insert(int32_t[::1] head, int32_t[::1] nxt, int64_t[::1] fid, int64_t[::1] free_head,
+              int64_t lo, int64_t N, const int64_t[::1] ids):
+    """Take a free slot for each new firm id, link it under its founder; returns the slots.
+    The caller guarantees enough free slots."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] o = out
+    cdef int32_t s
+    with nogil:
+        for i in range(n):
+            s = hp_fi_alloc(&nxt[0], &free_head[0])
+            fid[s] = ids[i]
+            hp_fi_link(&head[0], &nxt[0], lo, N, ids[i], s)
+            o[i] = s
+    return out
+
+
+def fi_remove(int32_t[::1] head, int32_t[::1] nxt, int64_t[::1] fid, int64_t[::1] free_head,
+              int64_t lo, int64_t N, const int32_t[::1] slots):
+    """Unlink firms and return their slots to the free list (fid set to -1)."""
+    cdef Py_ssize_t i, n = slots.shape[0]
+    with nogil:
+        for i in range(n):
+            hp_fi_unlink(&head[0], &nxt[0], &fid[0], lo, N, slots[i])
+            fid[slots[i]] = -1
+            hp_fi_free(&nxt[0], &free_head[0], slots[i])
 
 
 def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int nu_min, int nu_max,
                     tech, bint allow_start, const int64_t[::1] order,
                     const double[::1] theta, int64_t[::1] efx, int64_t[::1] firm_of,
-                    int32_t[::1] join_month, int32_t[::1] fslot,
-                    int64_t[::1] f_id, double[::1] f_a, double[::1] f_b, double[::1] f_beta,
-                    int64_t[::1] f_n, int64_t[::1] f_efx, int32_t[::1] f_birth,
-                    int64_t[::1] free_slots, int64_t n_free,
-                    int64_t[::1] map_keys, int64_t[::1] map_vals, int64_t map_mask,
-                    int64_t[::1] counters, int64_t[::1] dead_slots):
-    """Serial exact-asynchronous month: the activated agents `order` (sorted by activation time)
-    act one at a time, each seeing the state left by the previous one; a firm dies the moment its
-    last member leaves. Same rules and arithmetic as the parallel engine.
+                    int32_t[::1] join_month,
+                    int64_t[::1] f_id, int32_t[::1] f_n, int64_t[::1] f_efx, int32_t[::1] f_birth,
+                    int32_t[::1] f_size_ref, int32_t[::1] head, int32_t[::1] nxt,
+                    int64_t[::1] free_head, int64_t[::1] counters):
+    """Serial exact-asynchronous month (one rank holds every agent and firm): the activated agents
+    `order` (sorted by activation time) act one at a time, each seeing the state the previous one
+    left; a firm dies the moment its last member leaves. Same rules and arithmetic as the parallel
+    engine (hp_choose, hp_commit_event).
 
-    The caller guarantees room: n_free >= len(order) free firm slots and a map with load <= 1/2
-    after len(order) inserts. counters += [entries, exits, job changes, sum of exit ages,
-    map cells newly used]; returns (n_free, n_dead) with dead slots written to dead_slots."""
+    The caller guarantees at least len(order) free firm slots.
+    counters += [entries, exits, job changes, sum of exit ages]."""
     cdef hp_techspec ts = _spec(tech)
     cdef Py_ssize_t t, n = order.shape[0]
-    cdef int64_t i, fo, so, g, sg, nf, c, new_id, sn, n_dead = 0
+    cdef int64_t i, fo, g, c, new_id
+    cdef int32_t so, sg, sn
     cdef int ch, nu
     cdef int64_t buf[64]
     cdef int64_t cid[64]
@@ -222,54 +273,56 @@ def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int n
     cdef double ca[64]
     cdef double cb[64]
     cdef double cbeta[64]
-    cdef double sa, sb, sbeta, bu
+    cdef double sa, sb, sbeta, fa, fb, fbeta, bu
     with nogil:
         for t in range(n):
             i = order[t]
             fo = firm_of[i]
-            so = hp_map_get(&map_keys[0], &map_vals[0], map_mask, fo)
+            so = hp_fi_find(&head[0], &nxt[0], &f_id[0], 0, N, fo)
+            hp_technology(seed, fo, &ts, &fa, &fb, &fbeta)
             nu = hp_friends(seed, i, N, nu_min, nu_max, buf)
             for c in range(nu):
                 g = firm_of[buf[c]]
-                sg = hp_map_get(&map_keys[0], &map_vals[0], map_mask, g)
-                cid[c] = g; ca[c] = f_a[sg]; cb[c] = f_b[sg]; cbeta[c] = f_beta[sg]
+                sg = hp_fi_find(&head[0], &nxt[0], &f_id[0], 0, N, g)
+                cid[c] = g
+                hp_technology(seed, g, &ts, &ca[c], &cb[c], &cbeta[c])
                 cn[c] = f_n[sg]; cefx[c] = f_efx[sg]
             new_id = (<int64_t>month + 1) * N + i
             hp_technology(seed, new_id, &ts, &sa, &sb, &sbeta)
-            ch = hp_choose(theta[i], omega, efx[i], f_a[so], f_b[so], f_beta[so], f_n[so],
-                           f_efx[so], nu, cid, ca, cb, cbeta, cn, cefx, fo, allow_start,
-                           sa, sb, sbeta, 1, &bu)
+            ch = hp_choose(theta[i], omega, efx[i], fa, fb, fbeta, f_n[so], f_efx[so], nu, cid,
+                           ca, cb, cbeta, cn, cefx, fo, allow_start, sa, sb, sbeta, 1, &bu)
             if ch == HP_CHOICE_STAY:
-                efx[i] = hp_commit_event(HP_EV_STAY, theta[i], efx[i], omega, f_a[so], f_b[so],
-                                         f_beta[so], &f_n[so], &f_efx[so])
+                efx[i] = hp_commit_event(HP_EV_STAY, theta[i], efx[i], omega, fa, fb, fbeta,
+                                         &f_n[so], &f_efx[so])
                 continue
             # leave the current firm (it dies at once if empty)
-            hp_commit_event(HP_EV_LEAVE, theta[i], efx[i], omega, f_a[so], f_b[so], f_beta[so],
+            hp_commit_event(HP_EV_LEAVE, theta[i], efx[i], omega, fa, fb, fbeta,
                             &f_n[so], &f_efx[so])
             if f_n[so] == 0:
-                hp_map_del(&map_keys[0], map_mask, fo)
                 counters[1] += 1
                 counters[3] += month - f_birth[so]
-                dead_slots[n_dead] = so
-                n_dead += 1
+                hp_fi_unlink(&head[0], &nxt[0], &f_id[0], 0, N, so)
+                f_id[so] = -1
+                f_efx[so] = 0
+                f_size_ref[so] = -1
+                hp_fi_free(&nxt[0], &free_head[0], so)
             if ch == HP_CHOICE_STARTUP:
-                n_free -= 1
-                sn = free_slots[n_free]
-                f_id[sn] = new_id; f_a[sn] = sa; f_b[sn] = sb; f_beta[sn] = sbeta
-                f_n[sn] = 0; f_efx[sn] = 0; f_birth[sn] = month
-                counters[4] += hp_map_put(&map_keys[0], &map_vals[0], map_mask, new_id, sn)
+                sn = hp_fi_alloc(&nxt[0], &free_head[0])
+                f_id[sn] = new_id
+                f_n[sn] = 0; f_efx[sn] = 0; f_birth[sn] = month; f_size_ref[sn] = -1
+                hp_fi_link(&head[0], &nxt[0], 0, N, new_id, sn)
                 counters[0] += 1
                 g = new_id
+                fa = sa; fb = sb; fbeta = sbeta
             else:
                 g = cid[ch]
-                sn = hp_map_get(&map_keys[0], &map_vals[0], map_mask, g)
-            efx[i] = hp_commit_event(HP_EV_JOIN, theta[i], 0, omega, f_a[sn], f_b[sn], f_beta[sn],
+                sn = hp_fi_find(&head[0], &nxt[0], &f_id[0], 0, N, g)
+                fa = ca[ch]; fb = cb[ch]; fbeta = cbeta[ch]
+            efx[i] = hp_commit_event(HP_EV_JOIN, theta[i], 0, omega, fa, fb, fbeta,
                                      &f_n[sn], &f_efx[sn])
             firm_of[i] = g
-            fslot[i] = <int32_t>sn
             join_month[i] = month
             counters[2] += 1
-    return n_free, n_dead
 
 
 def share_utility(const double[::1] theta, const int64_t[::1] efx, const double[::1] share,

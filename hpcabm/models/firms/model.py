@@ -22,11 +22,10 @@ from hpcabm.models.firms.state import FirmStore, founder_of
 EFX_INV = 1.0 / labour.EFX_SCALE
 
 SERIES = ("firms", "entries", "exits", "mean_size", "largest_firm", "singletons", "output",
-          "effort", "utility", "job_changes", "exit_age_sum")
+          "effort", "utility", "job_changes", "exit_age_sum", "activations")
 
 SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
                     ("efx", "i8")])
-REPLY = np.dtype([("efx", "i8"), ("slot", "i4")])
 EVENT = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8"), ("theta", "f8"),
                   ("efx", "i8"), ("kind", "i1")])
 
@@ -54,19 +53,19 @@ class Model:
             raise ValueError("firms.engine: 'serial' runs on one rank only; use 'parallel' with "
                              f"{comm.size} ranks")
         self.part = BlockPartition(self.N, comm.size, comm.rank)
-        self.ids = np.arange(self.part.lo, self.part.hi, dtype=np.int64)
-        self.theta = kcore.uniform(self.seed, rng.THETA, self.ids, 0)
+        self.theta = kcore.uniform(self.seed, rng.THETA, self.agent_ids(), 0)
         self.month = 0
         self.series = {k: [] for k in SERIES}
         self.timers = {}
-        self.firms = FirmStore(max(16, 2 * self.part.count))
+        self.firms = FirmStore(self.part.lo, self.part.count, self.N, self.part.count + 16)
         self.efx = np.zeros(self.part.count, dtype=np.int64)
         self.firm = np.zeros(self.part.count, dtype=np.int64)
         self.join_month = np.zeros(self.part.count, dtype=np.int32)
-        # slot of each agent's firm at the firm's home rank (derived; rebuilt on restart)
-        self.fslot = np.zeros(self.part.count, dtype=np.int32)
 
     # -- helpers -----------------------------------------------------------------------------
+    def agent_ids(self):
+        return np.arange(self.part.lo, self.part.hi, dtype=np.int64)
+
     def home(self, firm_ids):
         return self.part.owner(founder_of(firm_ids, self.N))
 
@@ -83,15 +82,13 @@ class Model:
     # -- initial state -----------------------------------------------------------------------
     def initialize(self):
         """All agents start alone (Axtell): agent i founds firm i and works at its best effort."""
-        ids = self.ids
-        a, b, beta = labour.technology(self.seed, ids, self.tech)
-        slots = self.firms.add(ids, a, b, beta, birth=0, n=0, efx=0)
-        self.efx[:] = labour.commit_batch(slots, np.full(ids.size, labour.EV_JOIN, np.int8),
-                                          self.theta, np.zeros(ids.size, np.int64), self.firms.a,
-                                          self.firms.b, self.firms.beta, self.firms.n,
+        ids = self.agent_ids()
+        slots = self.firms.add(ids, birth=0, n=0, efx=0)
+        self.efx[:] = labour.commit_batch(self.seed, self.tech, ids, slots,
+                                          np.full(ids.size, labour.EV_JOIN, np.int8), self.theta,
+                                          np.zeros(ids.size, np.int64), self.firms.n,
                                           self.firms.efx, self.omega)
         self.firm[:] = ids
-        self.fslot[:] = slots
         self.join_month[:] = 0
         if self.ref_month == 0:
             self._record_size_ref()
@@ -103,7 +100,8 @@ class Model:
     # -- one month ---------------------------------------------------------------------------
     def step(self):
         m = self.month
-        self._counts = np.zeros(4, dtype=np.int64)   # entries, exits, job changes, exit ages
+        # entries, exits, job changes, sum of exit ages, activations
+        self._counts = np.zeros(5, dtype=np.int64)
         if self.engine == "serial":
             self._step_serial(m)
         else:
@@ -112,11 +110,12 @@ class Model:
         if self.month == self.ref_month:
             self._record_size_ref()
         self._month_stats()
+        self.firms.compact()
 
     def _activations(self, m):
         """Local agents activated in month m, in activation-time order, with their times u.
         Agent i acts iff u(seed, i, m) < activation; its sub-step is floor(K u / activation)."""
-        u = kcore.uniform(self.seed, rng.ACTIVATE, self.ids, m)
+        u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(), m)
         act = np.nonzero(u < self.p_act)[0]
         ua = u[act]
         order = np.lexsort((act, ua))
@@ -125,28 +124,22 @@ class Model:
     def _step_serial(self, m):
         t0 = time.perf_counter()
         act, _ = self._activations(m)
+        self._counts[4] += act.size
         fs = self.firms
         fs.reserve(act.size)
-        counters = np.zeros(5, dtype=np.int64)
-        dead = np.empty(act.size, dtype=np.int64)
-        mp = fs.map
-        n_free, n_dead = labour.reference_month(
+        counters = np.zeros(4, dtype=np.int64)
+        labour.reference_month(
             self.seed, m, self.N, self.omega, self.nu_min, self.nu_max, self.tech,
-            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month, self.fslot,
-            fs.id, fs.a, fs.b, fs.beta, fs.n, fs.efx, fs.birth, fs.free, fs.n_free,
-            mp.keys, mp.vals, mp.mask, counters, dead)
-        fs.n_free = n_free
-        mp.n_used += counters[4]
-        mp.n_live += counters[0] - counters[1]
-        dead = dead[:n_dead]
-        fs.id[dead] = -1
-        fs.remove_released(dead)
-        self._counts += counters[:4]
+            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month,
+            fs.id, fs.n, fs.efx, fs.birth, fs.size_ref, fs.head, fs.next, fs.free_head, counters)
+        fs.n_live += int(counters[0] - counters[1])
+        self._counts[:4] += counters
         self._tick("serial", t0)
 
     def _step_parallel(self, m):
         t0 = time.perf_counter()
         act, ua = self._activations(m)
+        self._counts[4] += act.size
         k = np.minimum((ua / self.p_act * self.K).astype(np.int64), self.K - 1)
         steps = np.unique(self.comm.allgather_concat(np.unique(k)))
         lo = np.searchsorted(k, steps, side="left")
@@ -159,7 +152,7 @@ class Model:
         """One sub-step: snapshot choices, then serialised commits at the firms' home ranks."""
         comm, fs, N = self.comm, self.firms, self.N
         t0 = time.perf_counter()
-        agents = self.ids[li]
+        agents = self.part.lo + li
         own = self.firm[li]
         efx_old = self.efx[li]
         theta = self.theta[li]
@@ -188,7 +181,7 @@ class Model:
         t0 = self._tick("choose", t0)
         # start-ups are homed here (the founder's rank) before the events arrive
         if start.any():
-            fs.add(new_ids[start], st_a[start], st_b[start], st_beta[start], birth=m)
+            fs.add(new_ids[start], birth=m)
         # 4. events to the firms' homes: STAY, or LEAVE old + JOIN new
         nm = int(move.sum())
         ev = np.empty(li.size + nm, dtype=EVENT)
@@ -205,15 +198,13 @@ class Model:
         j["theta"] = theta[move]
         j["efx"] = 0
         j["kind"] = labour.EV_JOIN
-        rep = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
+        new_efx = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
         t0 = self._tick("commit", t0)
-        # 5. agents take the replies (new effort, slot of the firm at its home)
-        new_efx, new_slot = rep["efx"], rep["slot"]
+        # 5. agents take the replies (new effort)
         eff = np.where(stay, new_efx[: li.size], 0)
         eff[move] = new_efx[li.size:]
         self.efx[li] = eff
         lm = li[move]
-        self.fslot[lm] = new_slot[li.size:]
         self.firm[lm] = target[move]
         self.join_month[lm] = m
         self._counts[0] += int(start.sum())
@@ -227,9 +218,7 @@ class Model:
             raise RuntimeError(f"firm summary requested for unknown firm {ids[s < 0][:5]}")
         out = np.empty(ids.size, dtype=SUMMARY)
         out["id"] = ids
-        out["a"] = fs.a[s]
-        out["b"] = fs.b[s]
-        out["beta"] = fs.beta[s]
+        out["a"], out["b"], out["beta"] = labour.technology(self.seed, ids, self.tech)
         out["n"] = fs.n[s]
         out["efx"] = fs.efx[s]
         return out
@@ -242,12 +231,11 @@ class Model:
         if (slots < 0).any():
             raise RuntimeError(f"event for unknown firm {ev['fid'][slots < 0][:5]}")
         order = np.lexsort((ev["agent"], ev["prio"], slots))
-        out = np.empty(ev.size, dtype=REPLY)
-        out["slot"] = slots
+        out = np.empty(ev.size, dtype=np.int64)
         so = slots[order]
-        out["efx"][order] = labour.commit_batch(so, ev["kind"][order], ev["theta"][order],
-                                         ev["efx"][order], fs.a, fs.b, fs.beta, fs.n, fs.efx,
-                                         self.omega)
+        out[order] = labour.commit_batch(self.seed, self.tech, ev["fid"][order], so,
+                                         ev["kind"][order], ev["theta"][order], ev["efx"][order],
+                                         fs.n, fs.efx, self.omega)
         touched = np.unique(so)
         dead = touched[fs.n[touched] == 0]
         if dead.size:
@@ -259,26 +247,31 @@ class Model:
     # -- statistics --------------------------------------------------------------------------
     def firm_values_for_agents(self, per_slot):
         """For every local agent, the value per_slot[s] of its firm (slot s at the firm's home):
-        read directly for firms homed here, fetched (deduplicated per firm) for the others.
-        This is the monthly firm -> member-rank message (one value per (firm, rank) pair)."""
+        read here for firms homed here, fetched (deduplicated per firm) for the others. This is
+        the monthly firm -> member-rank message: one value per (firm, rank) pair."""
         lo, hi = self.part.lo, self.part.hi
         founder = self.firm % self.N
-        remote = np.nonzero((founder < lo) | (founder >= hi))[0]
-        out = per_slot[self.fslot]
-        if self.comm.size > 1:
-            uniq, inv = kcore.unique_ids(self.firm[remote])
-            first = np.empty(uniq.size, dtype=np.int64)
-            first[inv[::-1]] = remote[::-1]          # one agent per distinct firm
-            vals = self.comm.fetch(self.home(uniq), self.fslot[first], lambda s: per_slot[s])
-            out[remote] = vals[inv]
+        here = (founder >= lo) & (founder < hi)
+        out = np.empty(self.firm.size)
+        loc = np.nonzero(here)[0]
+        out[loc] = per_slot[self.firms.slots_of(self.firm[loc])]
+        remote = np.nonzero(~here)[0]
+        uniq, inv = kcore.unique_ids(self.firm[remote])
+        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
+        out[remote] = vals[inv]
         return out
+
+    def _live_output(self, live):
+        fs = self.firms
+        a, b, beta = labour.technology(self.seed, fs.id[live], self.tech)
+        return labour.output(a, b, beta, fs.efx[live] * EFX_INV)
 
     def _month_stats(self):
         t0 = time.perf_counter()
         comm, fs = self.comm, self.firms
         live = np.nonzero(fs.id >= 0)[0]
         n = fs.n[live]
-        O = labour.output(fs.a[live], fs.b[live], fs.beta[live], fs.efx[live] * EFX_INV)
+        O = self._live_output(live)
         share_by_slot = np.zeros(fs.capacity)
         share_by_slot[live] = O / n
         share = self.firm_values_for_agents(share_by_slot)
@@ -294,6 +287,7 @@ class Model:
         s["exits"].append(int(ints[3]))
         s["job_changes"].append(int(ints[4]))
         s["exit_age_sum"].append(int(ints[5]))
+        s["activations"].append(int(ints[6]))
         s["largest_firm"].append(largest)
         s["mean_size"].append(self.N / firms)
         s["output"].append(output)
@@ -309,7 +303,7 @@ class Model:
         """Everything needed to continue bitwise-identically: agent rows (block by id), firm rows
         (by founder), month, series. Random streams are keyed by month: no generator state."""
         fs = self.firms
-        s = fs.live_slots(self.N)
+        s = fs.live_slots()
         agents = {"efx": self.efx, "firm": self.firm, "join_month": self.join_month}
         firms = {"founder": founder_of(fs.id[s], self.N), "id": fs.id[s], "n": fs.n[s],
                  "efx": fs.efx[s], "birth": fs.birth[s], "size_ref": fs.size_ref[s]}
@@ -322,19 +316,13 @@ class Model:
         self.firm[:] = ag["firm"]
         self.join_month[:] = ag["join_month"]
         ids = np.ascontiguousarray(fr["id"], dtype=np.int64)
-        a, b, beta = labour.technology(self.seed, ids, self.tech)
-        self.firms = FirmStore(max(16, 2 * ids.size))
-        self.firms.add(ids, a, b, beta, birth=fr["birth"], n=fr["n"], efx=fr["efx"],
-                       size_ref=fr["size_ref"])
-        # agents' firm slots at the (new) homes
-        uniq, inv = kcore.unique_ids(self.firm)
-        self.fslot[:] = self.comm.fetch(self.home(uniq), uniq,
-                                        lambda q: self.firms.slots_of(q).astype(np.int32))[inv]
+        self.firms = FirmStore(self.part.lo, self.part.count, self.N, ids.size + ids.size // 4 + 16)
+        self.firms.add(ids, birth=fr["birth"], n=fr["n"], efx=fr["efx"], size_ref=fr["size_ref"])
 
     def final_tables(self):
         """End-of-run cross sections for results.h5 /final (firm rows by founder; agent rows by id)."""
         fs = self.firms
-        s = fs.live_slots(self.N)
+        s = fs.live_slots()
         n = fs.n[s]
         ref = fs.size_ref[s]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -343,7 +331,7 @@ class Model:
             "firm_id": fs.id[s],
             "firm_size": n,
             "firm_age": (self.month - fs.birth[s]).astype(np.int32),
-            "firm_output": labour.output(fs.a[s], fs.b[s], fs.beta[s], fs.efx[s] * EFX_INV),
+            "firm_output": self._live_output(s),
             "firm_growth": growth,
         }
         agents = {}

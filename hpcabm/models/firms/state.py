@@ -4,17 +4,18 @@ Agents live on a home rank by id (block partition). A firm lives on the home ran
 firm ids encode the founder, id = (month_founded + 1) * N + founder for start-ups and id = i for
 agent i's initial singleton firm, so ids are globally unique without any counter or communication
 and home(firm) = owner(id mod N) is computable anywhere. Teams start local; a firm's members may
-live on any rank, and the home keeps only the team's scalars (members n, total effort E)."""
+live on any rank, and the home keeps only the team's scalars (members n, total effort E).
+
+A firm's technology (a, b, beta) is a pure function of (seed, firm id) and is regenerated where it
+is needed rather than stored; the index from firm id to slot is threaded through the founders
+(cython_ext/hp_firmindex.h): 4 bytes per local agent plus 4 per firm slot, no hash table."""
 import numpy as np
 
-from hpcabm.kernels import core as kcore
+from hpcabm.kernels import labour
 
 FIRM_COLUMNS = {
-    "id": np.int64,        # global firm id
-    "a": np.float64,       # linear returns
-    "b": np.float64,       # increasing-returns coefficient
-    "beta": np.float64,    # increasing-returns exponent
-    "n": np.int64,         # members (employees)
+    "id": np.int64,        # global firm id (-1: free slot)
+    "n": np.int32,         # members (employees)
     "efx": np.int64,       # total effort, fixed point (units 2^-40)
     "birth": np.int32,     # month founded
     "size_ref": np.int32,  # members at the growth reference month (-1: not alive then)
@@ -26,83 +27,98 @@ def founder_of(ids, n_agents):
 
 
 class FirmStore:
-    """The firms homed on this rank: struct-of-arrays with a free list and an id -> slot map."""
+    """The firms homed on this rank (founders in [lo, lo + count)): struct-of-arrays slots, a free
+    list and the founder-threaded index. Grows by 25 %; `compact()` shrinks it after the early
+    months, when most of the initial singleton firms have died."""
 
-    def __init__(self, capacity=16):
-        capacity = max(int(capacity), 16)
+    def __init__(self, lo, count, n_agents, capacity=16):
+        self.lo, self.N = int(lo), int(n_agents)
+        self.head = np.full(max(count, 1), -1, dtype=np.int32)
+        self._alloc(max(int(capacity), 16))
+        self.n_live = 0
+
+    def _alloc(self, cap):
         for name, dt in FIRM_COLUMNS.items():
-            setattr(self, name, np.zeros(capacity, dtype=dt))
+            setattr(self, name, np.zeros(cap, dtype=dt))
         self.id[:] = -1
         self.size_ref[:] = -1
-        self.free = np.arange(capacity - 1, -1, -1, dtype=np.int64)   # stack, top at n_free-1
-        self.n_free = capacity
-        self.map = kcore.IdMap(capacity)
+        self.next = np.arange(1, cap + 1, dtype=np.int32)
+        self.next[-1] = -1
+        self.free_head = np.array([0], dtype=np.int64)
 
     @property
     def capacity(self):
         return self.id.shape[0]
 
+    @property
+    def n_free(self):
+        return self.capacity - self.n_live
+
     def __len__(self):
-        return self.capacity - self.n_free
+        return self.n_live
 
     def reserve(self, extra):
-        """Room for `extra` new firms without reallocation (also in the id map)."""
+        """Room for `extra` new firms."""
         extra = int(extra)
-        if self.n_free < extra:
-            old = self.capacity
-            new = max(2 * old, old + extra - self.n_free + 16)
-            for name, dt in FIRM_COLUMNS.items():
-                arr = np.zeros(new, dtype=dt)
-                arr[:old] = getattr(self, name)
-                setattr(self, name, arr)
-            self.id[old:] = -1
-            self.size_ref[old:] = -1
-            fresh = np.arange(new - 1, old - 1, -1, dtype=np.int64)
-            self.free = np.concatenate([fresh, self.free[: self.n_free]])
-            self.n_free = self.free.size
-        self.map.reserve(extra)
+        if self.n_free >= extra:
+            return
+        old = self.capacity
+        new = max(old + old // 4 + 16, self.n_live + extra + 16)
+        for name, dt in FIRM_COLUMNS.items():
+            arr = np.zeros(new, dtype=dt)
+            arr[:old] = getattr(self, name)
+            setattr(self, name, arr)
+        self.id[old:] = -1
+        self.size_ref[old:] = -1
+        nxt = np.empty(new, dtype=np.int32)
+        nxt[:old] = self.next
+        nxt[old:new - 1] = np.arange(old + 1, new, dtype=np.int32)
+        nxt[new - 1] = self.free_head[0]          # new slots first, then the old free list
+        self.next = nxt
+        self.free_head[0] = old
 
-    def add(self, ids, a, b, beta, birth, n=0, efx=0, size_ref=-1):
-        ids = np.asarray(ids, dtype=np.int64)
-        k = ids.size
-        self.reserve(k)
-        slots = self.free[self.n_free - k: self.n_free][::-1].copy()
-        self.n_free -= k
-        self.id[slots] = ids
-        self.a[slots] = a
-        self.b[slots] = b
-        self.beta[slots] = beta
+    def add(self, ids, birth, n=0, efx=0, size_ref=-1):
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self.reserve(ids.size)
+        slots = labour.fi_insert(self.head, self.next, self.id, self.free_head, self.lo, self.N, ids)
         self.n[slots] = n
         self.efx[slots] = efx
         self.birth[slots] = birth
         self.size_ref[slots] = size_ref
-        self.map.put(ids, slots)
+        self.n_live += ids.size
         return slots
 
     def remove(self, slots):
-        slots = np.asarray(slots, dtype=np.int64)
+        slots = np.ascontiguousarray(slots, dtype=np.int32)
         if slots.size == 0:
             return
-        self.map.delete(self.id[slots].copy())
-        self.remove_released(slots)
-
-    def remove_released(self, slots):
-        """Return slots to the free list whose ids were already removed from the map (by the
-        serial reference kernel)."""
-        self.id[slots] = -1
+        labour.fi_remove(self.head, self.next, self.id, self.free_head, self.lo, self.N, slots)
         self.n[slots] = 0
         self.efx[slots] = 0
         self.size_ref[slots] = -1
-        if self.free.size < self.n_free + slots.size:
-            self.free = np.concatenate([self.free, np.empty(slots.size, np.int64)])
-        self.free[self.n_free: self.n_free + slots.size] = slots
-        self.n_free += slots.size
+        self.n_live -= slots.size
 
     def slots_of(self, ids):
-        return self.map.get(np.ascontiguousarray(ids, dtype=np.int64))
+        return labour.fi_find(self.head, self.next, self.id, self.lo, self.N,
+                              np.ascontiguousarray(ids, dtype=np.int64))
 
-    def live_slots(self, n_agents):
+    def live_slots(self):
         """Slots of live firms in global output order: by founder, then by id."""
         s = np.nonzero(self.id >= 0)[0]
         ids = self.id[s]
-        return s[np.lexsort((ids, founder_of(ids, n_agents)))]
+        return s[np.lexsort((ids, founder_of(ids, self.N)))]
+
+    def compact(self):
+        """Rebuild with capacity ~1.25 x live firms when more than half the slots are free.
+        Slots change; nothing outside the store keeps them."""
+        if self.capacity <= 2 * self.n_live + 1024:
+            return
+        s = self.live_slots()
+        cols = {name: getattr(self, name)[s].copy() for name in FIRM_COLUMNS}
+        self.head[:] = -1
+        self._alloc(s.size + s.size // 4 + 16)
+        self.n_live = 0
+        self.add(cols["id"], cols["birth"], cols["n"], cols["efx"], cols["size_ref"])
+
+    def nbytes(self):
+        return self.head.nbytes + self.next.nbytes + sum(getattr(self, c).nbytes for c in FIRM_COLUMNS)

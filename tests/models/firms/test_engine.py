@@ -25,14 +25,19 @@ def check_invariants(m):
     # every agent's firm is alive, and member counts and total effort agree exactly
     slots = fs.slots_of(m.firm)
     assert (slots >= 0).all()
-    assert np.array_equal(slots, m.fslot)
+    assert np.array_equal(fs.slots_of(fs.id[live]), live)        # the founder index finds every firm
     assert np.array_equal(np.bincount(slots, minlength=fs.capacity)[live], fs.n[live])
     efx_sum = np.zeros(fs.capacity, dtype=np.int64)
     np.add.at(efx_sum, slots, m.efx)
     assert np.array_equal(efx_sum[live], fs.efx[live])
     assert (fs.n[live] >= 1).all()
     assert np.unique(fs.id[live]).size == live.size
-    assert len(fs.map) == live.size
+    assert fs.n_live == live.size
+    free, s = 0, int(fs.free_head[0])                              # the free list holds the rest
+    while s >= 0:
+        assert fs.id[s] == -1
+        free, s = free + 1, int(fs.next[s])
+    assert free == fs.capacity - live.size
     assert m.series["firms"][-1] == live.size
 
 
@@ -74,7 +79,7 @@ def test_singleton_initial_state_uses_best_effort_alone():
     cfg = load_config(text="model: firms\nagents: 200\nmonths: 1\n")
     m = Model(cfg, Comm())
     m.initialize()
-    a, b, beta = labour.technology(m.seed, m.ids, m.tech)
+    a, b, beta = labour.technology(m.seed, m.agent_ids(), m.tech)
     e = labour.best_effort(m.theta, np.zeros(200), a, b, beta)
     assert np.max(np.abs(m.efx / labour.EFX_SCALE - e)) <= 2.0 ** -40
 

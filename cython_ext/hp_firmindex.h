@@ -1,0 +1,44 @@
+/* Firm index without hashing. A firm id encodes its founder agent (id mod N) and firms live on the
+ * founder's home rank, so the firms homed on a rank can be found from their founder:
+ *   head[j]  first slot of the live firms founded by local agent lo + j (-1: none),
+ *   next[s]  next slot with the same founder (-1: end); for free slots, the next free slot.
+ * An agent has usually founded zero or one live firm, so a lookup reads one or two slots.
+ * Memory: 4 bytes per local agent + 4 bytes per firm slot (free list threaded through next). */
+#ifndef HP_FIRMINDEX_H
+#define HP_FIRMINDEX_H
+#include <stdint.h>
+
+static inline int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid,
+                                 int64_t lo, int64_t N, int64_t id) {
+    int32_t s = head[id % N - lo];
+    while (s >= 0 && fid[s] != id) s = next[s];
+    return s;
+}
+
+/* Pop a free slot (caller guarantees one exists). */
+static inline int32_t hp_fi_alloc(int32_t *next, int64_t *free_head) {
+    int32_t s = (int32_t)(*free_head);
+    *free_head = next[s];
+    return s;
+}
+
+static inline void hp_fi_link(int32_t *head, int32_t *next, int64_t lo, int64_t N, int64_t id, int32_t s) {
+    int64_t j = id % N - lo;
+    next[s] = head[j];
+    head[j] = s;
+}
+
+static inline void hp_fi_unlink(int32_t *head, int32_t *next, const int64_t *fid, int64_t lo,
+                                int64_t N, int32_t s) {
+    int64_t j = fid[s] % N - lo;
+    if (head[j] == s) { head[j] = next[s]; return; }
+    int32_t p = head[j];
+    while (next[p] != s) p = next[p];
+    next[p] = next[s];
+}
+
+static inline void hp_fi_free(int32_t *next, int64_t *free_head, int32_t s) {
+    next[s] = (int32_t)(*free_head);
+    *free_head = s;
+}
+#endif
