@@ -34,6 +34,7 @@ class Model:
     name = "firms"
     # checkpoint tables: None = rows are agents (block by id); else the sorted key column
     table_layout = {"agents": None, "firms": "founder"}
+    firm_extra_columns = None      # extended by models that add firm state (massmacro)
 
     def __init__(self, cfg, comm):
         self.cfg = cfg
@@ -57,7 +58,8 @@ class Model:
         self.month = 0
         self.series = {k: [] for k in SERIES}
         self.timers = {}
-        self.firms = FirmStore(self.part.lo, self.part.count, self.N, self.part.count + 16)
+        self.firms = FirmStore(self.part.lo, self.part.count, self.N, self.part.count + 16,
+                               self.firm_extra_columns)
         self.efx = np.zeros(self.part.count, dtype=np.int64)
         self.firm = np.zeros(self.part.count, dtype=np.int64)
         self.join_month = np.zeros(self.part.count, dtype=np.int32)
@@ -157,20 +159,16 @@ class Model:
         efx_old = self.efx[li]
         theta = self.theta[li]
         # 1. friends' employers (request/reply to the friends' home ranks)
-        fptr, fids = labour.friends(self.seed, agents, N, self.nu_min, self.nu_max)
-        lo = self.part.lo
-        friend_firm = comm.fetch(self.part.owner(fids), fids, lambda q: self.firm[q - lo])
+        fptr, friend_firm = self.fetch_friend_firms(agents)
         t0 = self._tick("friends", t0)
         # 2. summaries of own and friends' firms, deduplicated per (rank, firm)
-        uniq, inv = kcore.unique_ids(np.concatenate([own, friend_firm]))
-        summ = comm.fetch(self.home(uniq), uniq, self._serve_summaries)
+        c, inv = self.fetch_summaries(np.concatenate([own, friend_firm]))
         own_idx = inv[: li.size]
         cand_idx = inv[li.size:]
         t0 = self._tick("summaries", t0)
         # 3. choices against the snapshot
         new_ids = (m + 1) * N + agents
         st_a, st_b, st_beta = labour.technology(self.seed, new_ids, self.tech)
-        c = {f: np.ascontiguousarray(summ[f]) for f in SUMMARY.names}
         choice = labour.choose_batch(theta, efx_old, own_idx, fptr, cand_idx, c["id"], c["a"],
                                      c["b"], c["beta"], c["n"], c["efx"], st_a, st_b, st_beta,
                                      self.omega, self.allow_start)
@@ -210,6 +208,29 @@ class Model:
         self._counts[0] += int(start.sum())
         self._counts[2] += nm
         self._tick("apply", t0)
+
+    def fetch_friend_firms(self, agents):
+        """Friend lists (CSR) of `agents` and each friend's current employer (-1: none), fetched
+        from the friends' home ranks."""
+        fptr, fids = labour.friends(self.seed, agents, self.N, self.nu_min, self.nu_max)
+        lo = self.part.lo
+        friend_firm = self.comm.fetch(self.part.owner(fids), fids, lambda q: self.firm[q - lo])
+        return fptr, friend_firm
+
+    def fetch_summaries(self, firm_ids):
+        """Summary rows (dict of contiguous columns, see _serve_summaries) of the distinct firms in
+        firm_ids, fetched once per (rank, firm) from their homes, and each input's row (-1 for
+        ids < 0, i.e. no firm)."""
+        firm_ids = np.ascontiguousarray(firm_ids, dtype=np.int64)
+        valid = firm_ids >= 0
+        if valid.all():
+            uniq, inv = kcore.unique_ids(firm_ids)
+        else:
+            uniq, inv_v = kcore.unique_ids(firm_ids[valid])
+            inv = np.full(firm_ids.size, -1, dtype=np.int64)
+            inv[valid] = inv_v
+        summ = self.comm.fetch(self.home(uniq), uniq, self._serve_summaries)
+        return {f: np.ascontiguousarray(summ[f]) for f in summ.dtype.names}, inv
 
     def _serve_summaries(self, ids):
         fs = self.firms
@@ -316,7 +337,8 @@ class Model:
         self.firm[:] = ag["firm"]
         self.join_month[:] = ag["join_month"]
         ids = np.ascontiguousarray(fr["id"], dtype=np.int64)
-        self.firms = FirmStore(self.part.lo, self.part.count, self.N, ids.size + ids.size // 4 + 16)
+        self.firms = FirmStore(self.part.lo, self.part.count, self.N, ids.size + ids.size // 4 + 16,
+                               self.firm_extra_columns)
         self.firms.add(ids, birth=fr["birth"], n=fr["n"], efx=fr["efx"], size_ref=fr["size_ref"])
 
     def final_tables(self):

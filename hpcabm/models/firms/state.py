@@ -31,17 +31,22 @@ class FirmStore:
     list and the founder-threaded index. Grows by 25 %; `compact()` shrinks it after the early
     months, when most of the initial singleton firms have died."""
 
-    def __init__(self, lo, count, n_agents, capacity=16):
+    def __init__(self, lo, count, n_agents, capacity=16, extra_columns=None):
+        """extra_columns: {name: (dtype, fill value of a free slot)} for models that add firm
+        state (e.g. MASs Macro's prices, inventories, cash)."""
         self.lo, self.N = int(lo), int(n_agents)
+        self.columns = dict(FIRM_COLUMNS)
+        self.fill = {"id": -1, "size_ref": -1}
+        for name, (dt, fill) in (extra_columns or {}).items():
+            self.columns[name] = dt
+            self.fill[name] = fill
         self.head = np.full(max(count, 1), -1, dtype=np.int32)
         self._alloc(max(int(capacity), 16))
         self.n_live = 0
 
     def _alloc(self, cap):
-        for name, dt in FIRM_COLUMNS.items():
-            setattr(self, name, np.zeros(cap, dtype=dt))
-        self.id[:] = -1
-        self.size_ref[:] = -1
+        for name, dt in self.columns.items():
+            setattr(self, name, np.full(cap, self.fill.get(name, 0), dtype=dt))
         self.next = np.arange(1, cap + 1, dtype=np.int32)
         self.next[-1] = -1
         self.free_head = np.array([0], dtype=np.int64)
@@ -64,12 +69,10 @@ class FirmStore:
             return
         old = self.capacity
         new = max(old + old // 4 + 16, self.n_live + extra + 16)
-        for name, dt in FIRM_COLUMNS.items():
-            arr = np.zeros(new, dtype=dt)
+        for name, dt in self.columns.items():
+            arr = np.full(new, self.fill.get(name, 0), dtype=dt)
             arr[:old] = getattr(self, name)
             setattr(self, name, arr)
-        self.id[old:] = -1
-        self.size_ref[old:] = -1
         nxt = np.empty(new, dtype=np.int32)
         nxt[:old] = self.next
         nxt[old:new - 1] = np.arange(old + 1, new, dtype=np.int32)
@@ -93,9 +96,9 @@ class FirmStore:
         if slots.size == 0:
             return
         labour.fi_remove(self.head, self.next, self.id, self.free_head, self.lo, self.N, slots)
-        self.n[slots] = 0
-        self.efx[slots] = 0
-        self.size_ref[slots] = -1
+        for name in self.columns:
+            if name != "id":
+                getattr(self, name)[slots] = self.fill.get(name, 0)
         self.n_live -= slots.size
 
     def slots_of(self, ids):
@@ -114,11 +117,13 @@ class FirmStore:
         if self.capacity <= 2 * self.n_live + 1024:
             return
         s = self.live_slots()
-        cols = {name: getattr(self, name)[s].copy() for name in FIRM_COLUMNS}
+        cols = {name: getattr(self, name)[s].copy() for name in self.columns}
         self.head[:] = -1
         self._alloc(s.size + s.size // 4 + 16)
         self.n_live = 0
-        self.add(cols["id"], cols["birth"], cols["n"], cols["efx"], cols["size_ref"])
+        new = self.add(cols["id"], cols["birth"], cols["n"], cols["efx"], cols["size_ref"])
+        for name in self.columns:
+            getattr(self, name)[new] = cols[name]
 
     def nbytes(self):
-        return self.head.nbytes + self.next.nbytes + sum(getattr(self, c).nbytes for c in FIRM_COLUMNS)
+        return self.head.nbytes + self.next.nbytes + sum(getattr(self, c).nbytes for c in self.columns)
