@@ -44,5 +44,20 @@ enum {
     HP_P_FRIENDS = 2,     /* agent friend count and friend ids */
     HP_P_ACTIVATE = 3,    /* monthly activation time */
     HP_P_TECH = 4,        /* firm technology (a, b, beta) */
+    /* 10..29: MASs Macro goods markets, drawn from Python (hpcabm/core/rng.py MM_*) */
+    /* exchange economies (seed 003): 100.. */
+    HP_P_EX_PERM = 100,       /* pairing permutation of a sub-step (entity = colour class) */
+    HP_P_EX_PAIR = 101,       /* one encounter (entity = lower agent id, step = 4 sweep + class) */
+    HP_P_EX_METER_PERM = 102, /* matching inside the meter */
+    HP_P_EX_METER_PAIR = 103, /* encounter of two meter agents (entity = lower meter index) */
+    HP_P_EX_METER_PICK = 104, /* EE agent met by a meter agent */
+    HP_P_EX_METER_EX = 105,   /* meter-EE encounter (entity = meter index) */
+    HP_P_EX_GRID = 106,       /* seed of an entropy grid point / contact experiment */
+    HP_P_KS_INNOV = 200,  /* K+S: innovation success and Beta(3,3) draws */
+    HP_P_KS_IMIT = 201,   /* K+S: imitation success and target */
+    HP_P_KS_BROCH = 202,  /* K+S: new-client brochures */
+    HP_P_KS_SUPPLIER = 203, /* K+S: supplier drawn without brochure */
+    HP_P_KS_ENTRY = 204,  /* K+S: entrants */
+    HP_P_KS_BANK = 205,   /* K+S Mark III: bank of each firm */
 };
 #endif

@@ -10,6 +10,31 @@ THETA = 1
 FRIENDS = 2
 ACTIVATE = 3
 TECH = 4
+# MASs Macro goods markets (seed 000): 10..29
+MM_SECTOR = 10     # sector of a firm (entity = firm id)
+MM_DFAIL = 11      # durable failure (entity = agent, step = month)
+MM_PRICE = 12      # price review and step (entity = firm id, step = month)
+MM_LAYOFF = 13     # layoff draw (entity = agent, step = month)
+MM_CAND = 14       # candidate draws proportional to employees (entity = requester, step = month)
+MM_SWITCH = 15     # seller-switching draws (entity = agent or firm, step = month)
+MM_LOTTERY = 16    # durable lottery order and closed-firm acceptance (entity = agent, step = month)
+MM_ESTATE = 17     # heir of a dying firm's cash (entity = firm id, step = month)
+MM_STARTUP = 18    # random sector of a start-up (entity = agent, step = month)
+# exchange economies (seed 003): 100..
+EX_PERM = 100
+EX_PAIR = 101
+EX_METER_PERM = 102
+EX_METER_PAIR = 103
+EX_METER_PICK = 104
+EX_METER_EX = 105
+EX_GRID = 106
+# K+S model (hpcabm/models/ks; purposes >= 200)
+KS_INNOV = 200      # capital-good firm innovation: success draw + Beta(3,3) draws for A and B
+KS_IMIT = 201       # imitation: success draw + target draw
+KS_BROCH = 202      # new-client brochures of capital-good firms
+KS_SUPPLIER = 203   # consumption-good firm drawing a supplier when it has no brochure
+KS_ENTRY = 204      # entrants' capital, liquid assets, technology and supplier
+KS_BANK = 205       # Mark III: bank of each firm (Pareto client counts)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _K1 = np.uint64(0x632BE59BD9B4E019)

@@ -9,6 +9,7 @@ from hpcabm.core.config import load_yaml
 
 MODELS = {
     "firms": "hpcabm.models.firms",
+    "ks": "hpcabm.models.ks",
 }
 
 
