@@ -263,7 +263,9 @@ def assemble(out_dir, base, sweep_keys, members, attrs):
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
                 sg[k] = np.array(vals, dtype=np.float64)
             else:
-                sg[k] = np.array([yaml.safe_dump(v, default_flow_style=True).strip().encode() for v in vals])
+                sg[k] = np.array([(v if isinstance(v, str) else
+                                   yaml.safe_dump(v, default_flow_style=True).replace("\n...", "").strip()).encode()
+                                  for v in vals])
         s = f.create_group("series")
         T = int(months.max()) if M else 0
         for n, rows in series.items():

@@ -374,6 +374,9 @@ class Model:
             lo, hi = k.entrant_assets
             f1["A"][i1] = bA * Amax * (1 + k.entrant_x5)
             f1["B"][i1] = bB * Bmax * (1 + k.entrant_x5)
+            if not k.innovation:      # technology frozen: entrants copy the best incumbent
+                f1["A"][i1] = Amax
+                f1["B"][i1] = Bmax
             cash = (lo + (hi - lo) * u) * nwbar
             injected += float(cash.sum())
             f1["cash"][i1] = cash
