@@ -232,6 +232,9 @@ class Model:
         summ = self.comm.fetch(self.home(uniq), uniq, self._serve_summaries)
         return {f: np.ascontiguousarray(summ[f]) for f in summ.dtype.names}, inv
 
+    def _firms_dying(self, slots):
+        """Hook called at a firm's home just before firms die (massmacro settles their cash)."""
+
     def _serve_summaries(self, ids):
         fs = self.firms
         s = fs.slots_of(ids)
@@ -262,6 +265,7 @@ class Model:
         if dead.size:
             self._counts[1] += dead.size
             self._counts[3] += int((self.month - fs.birth[dead].astype(np.int64)).sum())
+            self._firms_dying(dead)
             fs.remove(dead)
         return out
 

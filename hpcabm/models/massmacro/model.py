@@ -1,0 +1,979 @@
+"""MASs Macro: Axtell's endogenous firms with goods markets (seed 000; docs/models/massmacro.md).
+
+Every agent is worker, household and consumer. Firms belong to a sector: perishable consumption
+good C, durable D (a household owns 0 or 1; each fails with probability pi_D a month), and
+intermediate I (used by C and D firms). The month (shared/notes/MASS_MACRO.md sec. 3.2):
+ 1 durable failures  2 production  3 pricing (local signals)  4 budgets  5 durable market
+ 6 perishable market (pro-rata rounds)  7 sales accounting  8 intermediate market  9 wages
+ (labour is the residual claimant), dissolution  10 labour phase: layoffs, Axtell's activations
+ with goods-market values, unemployed search, start-ups  11 seller/supplier switching  12 stats.
+Money is int64 and conserved exactly: households' plus firms' money is the same every month.
+With `massmacro.markets: false` every step is the firms model's step (same seed, same results)."""
+import time
+
+import numpy as np
+
+from hpcabm.core import rng
+from hpcabm.kernels import core as kcore
+from hpcabm.kernels import labour
+from hpcabm.kernels import massmacro as kmm
+from hpcabm.models.firms.model import EFX_INV, EVENT
+from hpcabm.models.firms.model import SERIES as LABOUR_SERIES
+from hpcabm.models.firms.model import Model as FirmsModel
+from hpcabm.models.massmacro import markets
+
+C, D, I = 0, 1, 2
+SECTORS = ("C", "D", "I")
+
+SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
+                    ("efx", "i8"), ("r", "f8"), ("open", "i1"), ("sector", "i1"),
+                    ("price", "f8"), ("inv", "f8")])
+APPLY = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8")])
+TRANSFER = np.dtype([("agent", "i8"), ("amount", "i8")])
+DREQ = np.dtype([("fid", "i8"), ("agent", "i8"), ("key", "u8")])
+
+MM_SERIES = ("output_C", "output_D", "output_I", "wages", "unemployment_rate", "unemployed",
+             "price_level", "inflation", "price_C", "price_D", "price_I", "price_changes",
+             "durable_stock", "durables_sold", "money_total", "money_households", "money_firms",
+             "job_to_job", "layoffs", "dissolutions", "hires", "spells_completed",
+             "spell_months_sum", "consumption_C", "goods_utility", "durable_failures",
+             "produced_D", "produced_I", "inventory_D", "inventory_I", "sold_I", "inputs_stock",
+             "inputs_used", "inventory_C", "lost_D", "lost_I", "lost_inputs")
+SPELL_BINS = 121     # completed unemployment spells of 0..119 months, and >= 120
+
+
+class Model(FirmsModel):
+    name = "massmacro"
+    firm_extra_columns = {
+        "sector": (np.int8, -1), "price": (np.float64, 0.0), "inv": (np.float64, 0.0),
+        "inputs": (np.float64, 0.0), "input_price": (np.float64, 0.0), "cash": (np.int64, 0),
+        "rhat": (np.float64, 0.0), "revenue": (np.int64, 0), "sales": (np.float64, 0.0),
+        "unmet": (np.float64, 0.0), "produced": (np.float64, 0.0), "input_cost": (np.float64, 0.0),
+        "signal": (np.int8, 0), "long_count": (np.int8, 0), "vacancies": (np.int32, 0),
+        "nopay": (np.int8, 0), "wbar": (np.float64, 0.0), "wage": (np.int64, 0),
+        "sup0": (np.int64, -1), "sup1": (np.int64, -1), "sup2": (np.int64, -1),
+    }
+
+    def __init__(self, cfg, comm):
+        super().__init__(cfg, comm)
+        p = cfg.massmacro
+        self.p = p
+        self.markets = bool(p.markets)
+        self.markets_from = int(p.markets_from)
+        self.unit = float(p.price_unit)
+        self.KC, self.KD, self.KI = int(p.sellers_c), int(p.sellers_d), int(p.suppliers)
+        n = self.part.count
+        self.money = np.zeros(n, dtype=np.int64)
+        self.ybar = np.zeros(n, dtype=np.float32)
+        self.wres = np.zeros(n, dtype=np.float32)
+        self.income = np.zeros(n, dtype=np.float32)
+        self.durable = np.zeros(n, dtype=np.int8)
+        self.cs = np.full((n, self.KC), -1, dtype=np.int64)      # known C sellers
+        self.ds = np.full((n, self.KD), -1, dtype=np.int64)      # known D sellers
+        self.rationed = np.zeros(n, dtype=np.uint8)              # bit k: C seller k rationed
+        self.spell_start = np.full(n, -1, dtype=np.int32)        # month unemployment began
+        self.q_D = 1.0
+        self.market_on = False
+        if self.markets:
+            for k in MM_SERIES:
+                self.series[k] = []
+            self.series["spell_hist"] = []
+        self.price_level_prev = 0.0
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def employed(self):
+        return self.firm >= 0
+
+    def home(self, firm_ids):
+        return self.part.owner(np.asarray(firm_ids, dtype=np.int64) % self.N)
+
+    def firm_values_for_agents(self, per_slot, fill=0):
+        """Value of each local agent's firm (fill for the unemployed); see the firms model."""
+        out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
+        lo, hi = self.part.lo, self.part.hi
+        emp = self.firm >= 0
+        founder = np.where(emp, self.firm % self.N, -1)
+        here = emp & (founder >= lo) & (founder < hi)
+        loc = np.nonzero(here)[0]
+        out[loc] = per_slot[self.firms.slots_of(self.firm[loc])]
+        remote = np.nonzero(emp & ~here)[0]
+        uniq, inv = kcore.unique_ids(self.firm[remote])
+        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
+        out[remote] = vals[inv]
+        return out
+
+    def _u(self, purpose, ids, step, draw=0):
+        return kcore.uniform(self.seed, purpose, np.ascontiguousarray(ids, dtype=np.int64), step, draw)
+
+    def _transfer_to_agents(self, agents, amounts):
+        """Move int64 money to agents (anywhere) — one exchange."""
+        rec = np.empty(len(agents), dtype=TRANSFER)
+        rec["agent"] = agents
+        rec["amount"] = amounts
+        got, _ = self.comm.exchange(self.part.owner(rec["agent"]), rec)
+        np.add.at(self.money, got["agent"] - self.part.lo, got["amount"])
+
+    # -- initial state -------------------------------------------------------------------------
+    def initialize(self):
+        super().initialize()
+        if self.markets and self.markets_from == 0:
+            self._start_markets()
+
+    def _sector_of_new(self, fids):
+        u = self._u(rng.MM_SECTOR, fids, 0)
+        lo, hi = self.p.sector_shares
+        return np.where(u < lo, C, np.where(u < hi, D, I)).astype(np.int8)
+
+    def _start_markets(self):
+        """Goods-market state on top of the current labour state (note sec. 3.11)."""
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        fs.sector[live] = self._sector_of_new(fs.id[live])
+        O = self._live_output(live)
+        # q_D: durable price ~ 1.41 months of perishable spending at t0 (s_D/((1-s_D) pi_D))
+        c_units = self.comm.exact_sum(np.where(fs.sector[live] == C, O, 0.0)) / self.N
+        sD, piD = self.p.durable_weight, self.p.durable_fail
+        self.q_D = max(sD / ((1 - sD) * max(piD, 1e-9)) * c_units, 1e-6)
+        fs.price[live] = np.where(fs.sector[live] == D, self.q_D * self.unit, self.unit)
+        fs.rhat[live] = self.unit
+        fs.input_price[live] = self.unit
+        fs.wbar[live] = 0.0
+        cd = live[fs.sector[live] != I]
+        fs.inputs[cd] = self.p.input_coeff * O[fs.sector[live] != I]
+        fs.signal[live] = 1                                  # everyone starts open (short)
+        fs.vacancies[live] = 1
+        # households: two months of income, a durable, seller lists
+        share = np.zeros(fs.capacity)
+        share[live] = O / fs.n[live] * self.unit
+        inc = self.firm_values_for_agents(share, 0.0)
+        self.money[:] = np.floor(2.0 * inc).astype(np.int64)
+        self.ybar[:] = inc
+        self.income[:] = inc
+        self.durable[:] = 1
+        self.spell_start[:] = np.where(self.employed, -1, self.month)
+        self.cs[:] = self._draw_sellers(np.arange(self.part.count), C, self.KC, salt=1)
+        self.ds[:] = self._draw_sellers(np.arange(self.part.count), D, self.KD, salt=2)
+        self._draw_suppliers_for(live)
+        self.market_on = True
+
+    def _draw_sellers(self, local_idx, sector, k, salt, tries_per=6):
+        """k distinct sellers of `sector` per agent, drawn proportional to employees (-1 where
+        none was found among k * tries_per draws)."""
+        agents = self.part.lo + np.asarray(local_idx, dtype=np.int64)
+        return self._sector_candidates(agents, sector, k, salt, tries_per)
+
+    def _sector_candidates(self, requesters, sector, k, salt, tries_per=6):
+        emp = markets.employers_of_random_agents(self, requesters, salt, k * tries_per)
+        cols, inv = self.fetch_summaries(emp.reshape(-1))
+        sec = np.full(inv.size, -1, dtype=np.int8)
+        sec[inv >= 0] = cols["sector"][inv[inv >= 0]]
+        good = sec.reshape(emp.shape) == sector
+        out = np.full((requesters.size, max(k, 1)), -1, dtype=np.int64)
+        rows = np.arange(requesters.size)
+        for j in range(k):
+            has = good.any(axis=1)
+            first = np.argmax(good, axis=1)
+            pick = np.where(has, emp[rows, first], -1)
+            out[:, j] = pick
+            good &= emp != pick[:, None]          # distinct
+        return out
+
+    def _draw_suppliers_for(self, slots):
+        fs = self.firms
+        slots = np.asarray(slots)
+        cd = slots[fs.sector[slots] != I] if slots.size else slots
+        # requester entity for a firm: its id (a different stream from agents' by salt)
+        sup = self._draw_firm_sellers(fs.id[cd], I, self.KI, salt=3)
+        for k in range(3):
+            col = getattr(fs, f"sup{k}")
+            col[cd] = sup[:, k] if k < self.KI else -1
+
+    def _draw_firm_sellers(self, fids, sector, k, salt, tries_per=6):
+        out = np.full((fids.size, 3), -1, dtype=np.int64)
+        out[:, :k] = self._sector_candidates(np.asarray(fids, dtype=np.int64), sector, k, salt, tries_per)[:, :k]
+        return out
+
+    # -- serving firm data at homes -----------------------------------------------------------
+    def _serve_summaries(self, ids):
+        """Summary rows; a firm that no longer exists (households' and firms' lists may still name
+        it) gets sector -1, price inf, no stock, closed."""
+        fs = self.firms
+        s = fs.slots_of(ids)
+        dead = s < 0
+        s = np.maximum(s, 0)
+        out = np.empty(ids.size, dtype=SUMMARY)
+        out["id"] = ids
+        out["a"], out["b"], out["beta"] = labour.technology(self.seed, ids, self.tech)
+        out["n"] = np.where(dead, 0, fs.n[s])
+        out["efx"] = np.where(dead, 0, fs.efx[s])
+        out["r"] = np.maximum(fs.rhat[s] / self.unit, self.p.r_min)
+        out["open"] = (fs.signal[s] > 0) & (fs.vacancies[s] > 0) & ~dead
+        out["sector"] = np.where(dead, -1, fs.sector[s])
+        out["price"] = np.where(dead, np.inf, fs.price[s])
+        out["inv"] = np.where(dead, 0.0, fs.inv[s])
+        return out
+
+    def _serve_orders(self, rec):
+        fs = self.firms
+        uniq, inv, tot = markets._group_sum(rec["fid"], rec["amount"])
+        s = fs.slots_of(uniq)
+        alive = s >= 0
+        ss = np.maximum(s, 0)
+        p = np.where(alive, fs.price[ss], 0.0)
+        q = np.where(alive, fs.inv[ss], 0.0)
+        value = q * p
+        phi = np.where(tot > 0, np.minimum(1.0, value / np.maximum(tot, 1)), 1.0)
+        phi = np.where(alive, phi, -1.0)
+        a = s[alive]
+        fs.unmet[a] += np.maximum(tot[alive] - value[alive], 0.0) / p[alive]
+        out = np.empty(rec.size, dtype=markets.FILL)
+        out["phi"] = phi[inv]
+        out["price"] = p[inv]
+        return out
+
+    def _receive_payments(self, rec):
+        fs = self.firms
+        if rec.size == 0:
+            return
+        uniq, inv, tot = markets._group_sum(rec["fid"], rec["amount"])
+        s = fs.slots_of(uniq)
+        ok = s >= 0
+        s, tot = s[ok], tot[ok]
+        fs.cash[s] += tot
+        fs.revenue[s] += tot
+        units = tot / fs.price[s]
+        fs.sales[s] += units
+        fs.inv[s] = np.maximum(fs.inv[s] - units, 0.0)
+
+    def _firms_dying(self, slots):
+        """A dying firm's cash goes to an heir drawn uniformly among all agents (money stays
+        in the economy; deterministic and partition-independent)."""
+        if not self.market_on:
+            return
+        fs = self.firms
+        sec = fs.sector[slots]
+        self._lost[0] += fs.inv[slots][sec == D].tolist()
+        self._lost[1] += fs.inv[slots][sec == I].tolist()
+        self._lost[2] += fs.inputs[slots].tolist()
+        cash = fs.cash[slots]
+        has = cash != 0
+        if has.any():
+            heirs = np.minimum((self._u(rng.MM_ESTATE, fs.id[slots][has], self.month) * self.N)
+                               .astype(np.int64), self.N - 1)
+            self._estates.append((heirs, cash[has].copy()))
+            fs.cash[slots] = 0
+
+    # -- one month ------------------------------------------------------------------------------
+    def step(self):
+        if not self.markets:
+            return super().step()
+        if not self.market_on and self.month >= self.markets_from:
+            self._start_markets()
+        if not self.market_on:
+            super().step()
+            self._append_zero_market_series()
+            return
+        m = self.month
+        self._counts = np.zeros(5, dtype=np.int64)
+        self._mm = {k: 0 for k in ("job_to_job", "layoffs", "dissolutions", "hires", "durables_sold",
+                                   "spells_completed", "spell_months_sum", "durable_failures")}
+        self._spell_hist = np.zeros(SPELL_BINS, dtype=np.int64)
+        self._estates = []
+        self._lost = [[], [], []]        # goods of dying firms: D stock, I stock, input stocks
+        t0 = time.perf_counter()
+        self._durable_failures(m)
+        self._produce()
+        self._set_prices(m)
+        t0 = self._tick("production+pricing", t0)
+        budget = np.minimum(self.money, np.floor(self.p.c_income * self.ybar.astype(np.float64)
+                                                 + self.p.c_wealth * self.money).astype(np.int64))
+        budget = np.maximum(budget, 0)
+        self._durable_market(m)
+        t0 = self._tick("D market", t0)
+        units_c = self._perishable_market(np.minimum(budget, self.money))
+        t0 = self._tick("C market", t0)
+        self._signals_after_c()
+        self._intermediate_market()
+        self._signals_after_i()
+        t0 = self._tick("I market", t0)
+        self._pay_wages()
+        self._record_market_flows()
+        t0 = self._tick("wages", t0)
+        self._labour_phase(m)
+        t0 = self._tick("labour", t0)
+        self._switch_sellers(m)
+        t0 = self._tick("switching", t0)
+        self.month += 1
+        if self.month == self.ref_month:
+            self._record_size_ref()
+        self._month_stats()
+        self._market_stats(units_c)
+        self.firms.compact()
+        self._tick("stats", t0)
+
+    # 1. durable failures
+    def _durable_failures(self, m):
+        u = self._u(rng.MM_DFAIL, self.agent_ids(), m)
+        fail = (self.durable == 1) & (u < self.p.durable_fail)
+        self.durable[fail] = 0
+        self._mm["durable_failures"] = int(fail.sum())
+
+    # 2. production
+    def _produce(self):
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        O = self._live_output(live)
+        sec = fs.sector[live]
+        phi = self.p.input_coeff
+        cd = sec != I
+        z = np.where(sec == D, 1.0 / self.q_D, 1.0)
+        team = np.where(cd, np.minimum(O, fs.inputs[live] / phi) if phi > 0 else O, O)
+        used = np.where(cd, phi * team, 0.0)
+        Y = z * team
+        fs.input_cost[live] = used * fs.input_price[live]
+        # flows recorded when they happen (firms may die later in the month)
+        self._flows = {"output_C": np.where(sec == C, O, 0.0), "output_D": np.where(sec == D, O, 0.0),
+                       "output_I": np.where(sec == I, O, 0.0), "produced_D": np.where(sec == D, Y, 0.0),
+                       "produced_I": np.where(sec == I, Y, 0.0), "inputs_used": used}
+        fs.inputs[live] -= used
+        fs.inputs[live] = np.maximum(fs.inputs[live], 0.0)
+        fs.inv[live] += Y
+        fs.produced[live] = Y
+        fs.revenue[live] = 0
+        fs.sales[live] = 0.0
+        fs.unmet[live] = 0.0
+
+    # 3. pricing from last month's signals (local: no aggregate price enters)
+    def _set_prices(self, m):
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        ids = fs.id[live]
+        review = self._u(rng.MM_PRICE, ids, m, 0) < self.p.price_review
+        step = self._u(rng.MM_PRICE, ids, m, 1) * self.p.price_step
+        sig = fs.signal[live]
+        p = fs.price[live]
+        z = np.where(fs.sector[live] == D, 1.0 / self.q_D, 1.0)
+        floor = np.where(fs.sector[live] == I, 0.0,
+                         (1 + self.p.markup_min) * self.p.input_coeff * fs.input_price[live] / z)
+        up = review & (sig > 0)
+        down = review & (sig < 0)
+        newp = np.where(up, p * (1 + step), np.where(down, np.maximum(floor, p * (1 - step)), p))
+        self._price_changes = int((newp != p).sum())
+        fs.price[live] = newp
+
+    # 5. durable market
+    def _durable_market(self, m):
+        """Households without a durable look at their K_D known D sellers and Z_D candidates
+        drawn proportional to employees, pick the cheapest with stock, and buy if they keep
+        mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
+        need = np.nonzero(self.durable == 0)[0]
+        extra = self._draw_sellers(need, D, int(self.p.cand_d), salt=4)[:, : int(self.p.cand_d)]
+        cand = np.concatenate([self.ds[need], extra], axis=1)
+        cols, inv = self.fetch_summaries(cand.reshape(-1))
+        inv = inv.reshape(cand.shape)
+        price = np.full(cand.shape, np.inf)
+        stock = np.zeros(cand.shape)
+        known = inv >= 0
+        price[known] = cols["price"][inv[known]]
+        stock[known] = cols["inv"][inv[known]]
+        dead_known = known[:, : self.KD] & (cols["sector"][np.maximum(inv[:, : self.KD], 0)] < 0) \
+            if cand.size else np.zeros((need.size, self.KD), bool)
+        self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
+        price[stock < 1.0] = np.inf
+        rows = np.arange(need.size)
+        best = np.argmin(price, axis=1) if cand.shape[1] else np.zeros(need.size, np.int64)
+        bp = price[rows, best] if cand.shape[1] else np.full(need.size, np.inf)
+        fin = np.isfinite(bp)
+        cost = np.zeros(need.size, dtype=np.int64)
+        cost[fin] = np.rint(bp[fin]).astype(np.int64)
+        afford = fin & (self.money[need] - cost >= self.p.durable_keep * self.ybar[need])
+        buyers = need[afford]
+        req = np.empty(buyers.size, dtype=DREQ)
+        req["fid"] = cand[rows[afford], best[afford]]
+        req["agent"] = self.part.lo + buyers
+        req["key"] = self._u(rng.MM_LOTTERY, req["agent"], m).view(np.uint64)
+        got = self.comm.fetch(self.home(req["fid"]), req, self._serve_durable_requests)
+        ok = got >= 0
+        b = buyers[ok]
+        self.money[b] -= got[ok]
+        self.durable[b] = 1
+        self._mm["durables_sold"] += int(ok.sum())
+        # the seller used replaces the dearest (or an empty) entry of the buyer's list
+        used = req["fid"][ok]
+        known_ids = self.ds[b]
+        kc, kinv = self.fetch_summaries(known_ids.reshape(-1))
+        kinv = kinv.reshape(known_ids.shape)
+        kp = np.full(known_ids.shape, np.inf)
+        kp[kinv >= 0] = kc["price"][kinv[kinv >= 0]]
+        already = (known_ids == used[:, None]).any(axis=1)
+        slot = np.argmax(kp, axis=1)
+        r = np.nonzero(~already)[0]
+        self.ds[b[r], slot[r]] = used[r]
+
+    def _serve_durable_requests(self, req):
+        """Indivisible requests served in hash(seed, agent, month) order while stock lasts;
+        returns the price paid (money units) or -1."""
+        fs = self.firms
+        out = np.full(req.size, -1, dtype=np.int64)
+        if req.size == 0:
+            return out
+        s = fs.slots_of(req["fid"]).astype(np.int64)
+        order = np.lexsort((req["agent"], req["key"], s))
+        so = s[order]
+        rank_in = kmm.rank_within_groups(so)
+        valid = so >= 0
+        cap = np.zeros(so.size)
+        cap[valid] = np.floor(fs.inv[so[valid]])
+        served = valid & (rank_in < cap)
+        sv = so[served]
+        price = np.rint(fs.price[sv]).astype(np.int64)
+        out[order[served]] = price
+        np.add.at(fs.cash, sv, price)
+        np.add.at(fs.revenue, sv, price)
+        np.add.at(fs.sales, sv, 1.0)
+        np.add.at(fs.inv, sv, -1.0)
+        np.add.at(fs.unmet, so[valid & ~served], 1.0)
+        return out
+
+    # 6. perishable market: R rounds, equal split over sellers not yet found rationing
+    def _perishable_market(self, budget):
+        left = budget.astype(np.int64).copy()
+        units = np.zeros(self.part.count)
+        self.rationed[:] = 0
+        active = self.cs >= 0
+        for _ in range(int(self.p.rounds_c)):
+            na = active.sum(axis=1)
+            per = np.where(na > 0, left // np.maximum(na, 1), 0)
+            order = np.where(active, per[:, None], 0)
+            spend, price, phi = markets.order_round(self, self.cs.reshape(-1), order.reshape(-1))
+            spend = spend.reshape(self.cs.shape)
+            price = price.reshape(self.cs.shape)
+            phi = phi.reshape(self.cs.shape)
+            left -= spend.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                units += np.where(spend > 0, spend / price, 0.0).sum(axis=1)
+            dead = phi < 0
+            self.cs[dead] = -1
+            short = (phi >= 0) & (phi < 1) & (order > 0)
+            for k in range(self.KC):
+                self.rationed |= (short[:, k].astype(np.uint8) << k)
+            active &= ~short & ~dead
+        self.money -= budget - left
+        return units
+
+    # 7. sales accounting and signals
+    def _signals_after_c(self):
+        fs = self.firms
+        live = np.nonzero((fs.id >= 0) & (fs.sector == C))[0]
+        left = fs.inv[live]
+        long_ = left > self.p.leftover_high * (fs.sales[live] + left)
+        short = fs.unmet[live] > 1e-12
+        fs.signal[live] = np.where(short, 1, np.where(long_, -1, 0))
+        fs.inv[live] = 0.0                                      # perishes
+
+    def _signals_after_i(self):
+        fs = self.firms
+        live = np.nonzero((fs.id >= 0) & (fs.sector != C))[0]
+        q, sales = fs.inv[live], fs.sales[live]
+        short = (fs.unmet[live] > 1e-12) | (q < self.p.inv_low * sales)
+        long_ = q > self.p.inv_high * sales
+        fs.signal[live] = np.where(short, 1, np.where(long_, -1, 0))
+
+    # 8. intermediate market: C/D firms secure inputs for next month
+    def _intermediate_market(self):
+        fs = self.firms
+        buyers = np.nonzero((fs.id >= 0) & (fs.sector != I) & (fs.sector >= 0))[0]
+        O = self._live_output(buyers)
+        target = (1 + self.p.input_buffer) * self.p.input_coeff * O
+        want = np.floor(np.maximum(target - fs.inputs[buyers], 0.0) * fs.input_price[buyers])
+        budget = np.minimum(want, np.floor((1 - self.p.cash_retained) * fs.cash[buyers])).astype(np.int64)
+        budget = np.maximum(budget, 0)
+        sup = np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]], axis=1)[:, : self.KI]
+        active = sup >= 0
+        left = budget.copy()
+        spent_value = np.zeros(buyers.size)
+        bought = np.zeros(buyers.size)
+        for _ in range(int(self.p.rounds_i)):
+            na = active.sum(axis=1)
+            per = np.where(na > 0, left // np.maximum(na, 1), 0)
+            order = np.where(active, per[:, None], 0)
+            spend, price, phi = markets.order_round(self, sup.reshape(-1), order.reshape(-1))
+            spend = spend.reshape(sup.shape)
+            price = price.reshape(sup.shape)
+            phi = phi.reshape(sup.shape)
+            left -= spend.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bought += np.where(spend > 0, spend / price, 0.0).sum(axis=1)
+            spent_value += spend.sum(axis=1)
+            sup[phi < 0] = -1
+            active &= (phi >= 1) & (sup >= 0)
+        paid = budget - left
+        fs.cash[buyers] -= paid
+        # average cost of the input stock
+        stock = fs.inputs[buyers]
+        newstock = stock + bought
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fs.input_price[buyers] = np.where(bought > 0, (stock * fs.input_price[buyers] + spent_value)
+                                              / np.maximum(newstock, 1e-300), fs.input_price[buyers])
+        fs.inputs[buyers] = newstock
+        for k in range(self.KI):
+            getattr(fs, f"sup{k}")[buyers] = sup[:, k]
+
+    # 9. wages: labour is the residual claimant
+    def _pay_wages(self):
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        n = fs.n[live].astype(np.int64)
+        pool = np.floor((1 - self.p.cash_retained) * fs.cash[live]).astype(np.int64)
+        w = np.where(n > 0, pool // np.maximum(n, 1), 0)
+        fs.cash[live] -= w * n
+        fs.wage[live] = w
+        # net revenue per unit of team output, smoothed
+        O = self._live_output(live)
+        z = np.where(fs.sector[live] == D, 1.0 / self.q_D, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(O > 0, (fs.revenue[live] - fs.input_cost[live]) / np.maximum(O, 1e-300), 0.0)
+        r = np.maximum(r, self.p.r_min * self.unit)
+        lam = self.p.r_memory
+        fs.rhat[live] = lam * fs.rhat[live] + (1 - lam) * r
+        del z
+        low = w < self.p.nopay_floor * fs.wbar[live]
+        fs.nopay[live] = np.where(low, np.minimum(fs.nopay[live] + 1, 100), 0)
+        fs.wbar[live] = np.where(fs.wbar[live] > 0, 0.9 * fs.wbar[live] + 0.1 * w, w)
+        fs.long_count[live] = np.where(fs.signal[live] < 0, np.minimum(fs.long_count[live] + 1, 100), 0)
+        # open firms and their vacancies for this month's labour phase
+        per_worker = np.where(n > 0, fs.produced[live] / np.maximum(n, 1), 1.0)
+        vac = np.ceil(fs.unmet[live] / np.maximum(per_worker, 1e-12))
+        fs.vacancies[live] = np.where(fs.signal[live] > 0, np.clip(vac, 1, 2**30), 0).astype(np.int32)
+        per_slot = np.zeros(fs.capacity, dtype=np.int64)
+        per_slot[live] = w
+        pay = self.firm_values_for_agents(per_slot, 0)
+        self.money += pay
+        self.income[:] = pay
+        xi = self.p.income_memory
+        self.ybar[:] = xi * self.ybar + (1 - xi) * pay
+        # unemployed: reservation wage decays
+        self.wres[~self.employed] *= self.p.wres_decay
+
+    def _record_market_flows(self):
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        sec = fs.sector[live]
+        rev = fs.revenue[live].astype(np.float64)
+        sales = fs.sales[live]
+        for k, name in enumerate(SECTORS):
+            self._flows[f"revenue_{name}"] = np.where(sec == k, rev, 0.0)
+            self._flows[f"sales_{name}"] = np.where(sec == k, sales, 0.0)
+        self._wages_paid = int(fs.wage[live].astype(np.int64) @ fs.n[live].astype(np.int64))
+
+    # 10. labour phase
+    def _labour_phase(self, m):
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        dissolve = np.zeros(fs.capacity, dtype=np.int8)
+        dissolve[live] = fs.nopay[live] >= self.p.nopay_months
+        layoff = np.zeros(fs.capacity, dtype=np.int8)
+        layoff[live] = (fs.long_count[live] >= 2) & (fs.n[live] > 1)
+        # final payout of dissolving firms: their cash split equally among members
+        payout = np.zeros(fs.capacity, dtype=np.int64)
+        d = live[dissolve[live] == 1]
+        payout[d] = fs.cash[d] // np.maximum(fs.n[d].astype(np.int64), 1)
+        fs.cash[d] -= payout[d] * fs.n[d]
+        flags = self.firm_values_for_agents(dissolve * 2 + layoff, 0)
+        give = self.firm_values_for_agents(payout, 0)
+        self.money += give
+        u = self._u(rng.MM_LAYOFF, self.agent_ids(), m)
+        sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
+        self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
+        self._mm["layoffs"] += int(sep.sum())
+        li = np.nonzero(sep)[0]
+        ev = np.empty(li.size, dtype=EVENT)
+        ev["fid"] = self.firm[li]
+        ev["agent"] = self.part.lo + li
+        ev["prio"] = 0.0
+        ev["theta"] = self.theta[li]
+        ev["efx"] = self.efx[li]
+        ev["kind"] = labour.EV_LEAVE
+        self.comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
+        self.wres[li] = self.income[li]
+        self.firm[li] = -1
+        self.efx[li] = 0
+        self.spell_start[li] = m
+        # activations: employed at the Axtell rate, unemployed every month
+        t0 = time.perf_counter()
+        u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(), m)
+        emp = self.employed
+        act_e = emp & (u < self.p_act)
+        act = np.nonzero(act_e | ~emp)[0]
+        t = np.where(emp[act], u[act] / max(self.p_act, 1e-300), u[act])     # time in the month
+        order = np.lexsort((act, t))
+        act, t = act[order], t[order]
+        self._counts[4] += act.size
+        k = np.minimum((t * self.K).astype(np.int64), self.K - 1)
+        steps = np.unique(self.comm.allgather_concat(np.unique(k)))
+        lo = np.searchsorted(k, steps, side="left")
+        hi = np.searchsorted(k, steps, side="right")
+        self._tick("activation", t0)
+        for s in range(steps.size):
+            self._market_substep(m, act[lo[s]:hi[s]], t[lo[s]:hi[s]])
+        # estates of firms that died this month
+        if self._estates:
+            heirs = np.concatenate([h for h, _ in self._estates])
+            cash = np.concatenate([c for _, c in self._estates])
+        else:
+            heirs = np.zeros(0, np.int64)
+            cash = np.zeros(0, np.int64)
+        self._transfer_to_agents(heirs, cash)
+
+    def _market_substep(self, m, li, prio):
+        """A labour sub-step with goods-market values (the firms engine's sub-step plus open
+        firms, capacity, unemployment and liquidity-constrained start-ups)."""
+        comm, fs, N = self.comm, self.firms, self.N
+        t0 = time.perf_counter()
+        agents = self.part.lo + li
+        own = self.firm[li]
+        employed = own >= 0
+        efx_old = self.efx[li]
+        theta = self.theta[li]
+        fptr, friend_firm = self.fetch_friend_firms(agents)
+        # the unemployed also look at Z_U firms drawn proportional to employees
+        zu = int(self.p.cand_u)
+        unemp = np.nonzero(~employed)[0]
+        extra = markets.employers_of_random_agents(self, agents[unemp], 7, zu)
+        counts = np.diff(fptr)
+        counts[unemp] += zu
+        ptr = np.zeros(li.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        cand = np.full(ptr[-1], -1, dtype=np.int64)
+        for_friends = np.repeat(ptr[:-1], np.diff(fptr)) + (np.arange(fptr[-1]) - np.repeat(fptr[:-1], np.diff(fptr)))
+        cand[for_friends] = friend_firm
+        if unemp.size and zu:
+            base = ptr[unemp] + np.diff(fptr)[unemp]
+            cand[(base[:, None] + np.arange(zu)).reshape(-1)] = extra.reshape(-1)
+        t0 = self._tick("friends", t0)
+        c, inv = self.fetch_summaries(np.concatenate([own, cand]))
+        own_idx = inv[: li.size]
+        cand_idx = inv[li.size:]
+        t0 = self._tick("summaries", t0)
+        # start-up terms: sector of the best-valued known firm (or random), value, entry price
+        new_ids = (m + 1) * N + agents
+        st_a, st_b, st_beta = labour.technology(self.seed, new_ids, self.tech)
+        s_sector, r_new, p_new = self._startup_terms(li, m, own_idx, ptr, cand_idx, c)
+        can_start = ((self.money[li] >= self.p.startup_cash * self.ybar[li]) & self.allow_start).astype(np.int8)
+        choice = kmm.choose_market_batch(
+            theta, efx_old, employed.astype(np.int8), own_idx, ptr, cand_idx, c["id"], c["a"],
+            c["b"], c["beta"], c["n"], c["efx"], c["r"], c["open"].astype(np.int8),
+            (self.wres[li] / self.unit).astype(np.float64), can_start, st_a, st_b, st_beta,
+            r_new / self.unit, self.omega)
+        start = choice == labour.CHOICE_STARTUP
+        join = choice >= 0
+        target = np.where(start, new_ids, np.where(join, c["id"][np.maximum(choice, 0)], -1))
+        t0 = self._tick("choose", t0)
+        # applications: open firms accept up to their vacancies in activation order
+        ja = np.nonzero(join)[0]
+        app = np.empty(ja.size, dtype=APPLY)
+        app["fid"] = target[ja]
+        app["agent"] = agents[ja]
+        app["prio"] = prio[ja]
+        accepted = comm.fetch(self.home(app["fid"]), app, self._serve_applications)
+        join[ja[accepted == 0]] = False
+        move = join | start
+        stay = employed & ~move
+        # start-ups homed here, with capital from the founder
+        if start.any():
+            sl = fs.add(new_ids[start], birth=m)
+            fs.sector[sl] = s_sector[start]
+            fs.price[sl] = p_new[start]
+            fs.rhat[sl] = r_new[start]
+            fs.input_price[sl] = self.unit
+            fs.signal[sl] = 1
+            fs.vacancies[sl] = 1
+            cap = np.floor(self.p.startup_share * self.money[li[start]]).astype(np.int64)
+            self.money[li[start]] -= cap
+            fs.cash[sl] = cap
+            self._draw_suppliers_for(sl[fs.sector[sl] != I])
+        else:
+            self._draw_suppliers_for(np.zeros(0, dtype=np.int64))
+        # events: STAY, LEAVE (employed movers), JOIN (all movers)
+        leave = employed & move
+        n_ev = int(stay.sum() + leave.sum() + move.sum())
+        ev = np.empty(n_ev, dtype=EVENT)
+        parts = [(stay, own, efx_old, labour.EV_STAY), (leave, own, efx_old, labour.EV_LEAVE),
+                 (move, target, np.zeros_like(efx_old), labour.EV_JOIN)]
+        pos = 0
+        idx = []
+        for mask, fid, ef, kind in parts:
+            w = np.nonzero(mask)[0]
+            sl = slice(pos, pos + w.size)
+            ev["fid"][sl] = fid[w]
+            ev["agent"][sl] = agents[w]
+            ev["prio"][sl] = prio[w]
+            ev["theta"][sl] = theta[w]
+            ev["efx"][sl] = ef[w]
+            ev["kind"][sl] = kind
+            idx.append((w, sl, kind))
+            pos += w.size
+        new_efx = comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
+        t0 = self._tick("commit", t0)
+        for w, sl, kind in idx:
+            if kind != labour.EV_LEAVE:
+                self.efx[li[w]] = new_efx[sl]
+        lm = li[move]
+        was_unemp = ~employed[move]
+        # completed unemployment spells
+        ended = lm[was_unemp]
+        if ended.size:
+            length = m - self.spell_start[ended]
+            self._mm["spells_completed"] += ended.size
+            self._mm["spell_months_sum"] += int(length.sum())
+            np.add.at(self._spell_hist, np.minimum(length, SPELL_BINS - 1), 1)
+            self.spell_start[ended] = -1
+        self.firm[lm] = target[move]
+        self.join_month[lm] = m
+        self._mm["hires"] += int(join.sum())
+        self._mm["job_to_job"] += int((join & employed).sum())
+        self._counts[0] += int(start.sum())
+        self._counts[2] += int(move.sum())
+        self._tick("apply", t0)
+
+    def _startup_terms(self, li, m, own_idx, ptr, cand_idx, c):
+        """Sector, value per unit and entry price of a would-be start-up (kernel startup_terms)."""
+        u = self._u(rng.MM_STARTUP, self.part.lo + li, m, 0)
+        v = self._u(rng.MM_STARTUP, self.part.lo + li, m, 1)
+        base = np.array([self.unit, self.q_D * self.unit, self.unit])
+        return kmm.startup_terms(own_idx, ptr, cand_idx, c["r"], c["sector"], c["price"], u, v,
+                                 self.p.startup_random, self.p.startup_value,
+                                 self.p.entry_discount, self.unit, base)
+
+    def _serve_applications(self, app):
+        """Open firms accept applicants in activation-time order up to their vacancies; a closed
+        firm accepts an applicant w.p. rho_c."""
+        fs = self.firms
+        out = np.zeros(app.size, dtype=np.int8)
+        if app.size == 0:
+            return out
+        s = fs.slots_of(app["fid"]).astype(np.int64)
+        order = np.lexsort((app["agent"], app["prio"], s))
+        so = s[order]
+        rank_in = kmm.rank_within_groups(so)
+        valid = so >= 0
+        ss = np.maximum(so, 0)
+        is_open = valid & (fs.signal[ss] > 0)
+        vac = np.where(is_open, fs.vacancies[ss], 0)
+        closed_ok = kcore.uniform(self.seed, rng.MM_LOTTERY, app["agent"][order],
+                                  self.month * 7 + 3) < self.p.closed_accept
+        acc = (is_open & (rank_in < vac)) | (valid & ~is_open & closed_ok)
+        out[order] = acc
+        np.add.at(fs.vacancies, so[acc & is_open], -1)
+        return out
+
+    # 11. switching
+    def _switch_sellers(self, m):
+        n = self.part.count
+        ids = self.agent_ids()
+        u1 = self._u(rng.MM_SWITCH, ids, m, 0)
+        u2 = self._u(rng.MM_SWITCH, ids, m, 1)
+        u3 = self._u(rng.MM_SWITCH, ids, m, 2)
+        # empty or dead entries are refilled; price comparison w.p. psi_p; rationing w.p. psi_q
+        price_cmp = u1 < self.p.switch_price
+        rat = (u2 < self.p.switch_ration) & (self.rationed > 0)
+        empty_any = (self.cs < 0).any(axis=1)
+        who = np.nonzero(price_cmp | rat | empty_any)[0]
+        cand = self._draw_sellers(who, C, 1, salt=5)[:, 0]
+        slot = np.minimum((u3[who] * self.KC).astype(np.int64), self.KC - 1)
+        # rationing: replace a rationing seller (lowest index among those that rationed)
+        rbits = self.rationed[who]
+        rslot = np.argmax(((rbits[:, None] >> np.arange(self.KC, dtype=np.uint8)) & 1) > 0, axis=1)
+        emp_slot = np.argmax(self.cs[who] < 0, axis=1)
+        target_slot = np.where(empty_any[who], emp_slot, np.where(rat[who], rslot, slot))
+        inc = self.cs[who, target_slot]
+        both = np.concatenate([inc, cand])
+        cols, inv = self.fetch_summaries(both)
+        pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
+        p_inc, p_cand = pr[: who.size], pr[who.size:]
+        dup = (self.cs[who] == cand[:, None]).any(axis=1)
+        better = p_cand < (1 - self.p.switch_gap) * p_inc
+        do = (cand >= 0) & ~dup & (empty_any[who] | rat[who] | better)
+        self.cs[who[do], target_slot[do]] = cand[do]
+        # durable list: refill empty entries
+        dn = np.nonzero((self.ds < 0).any(axis=1))[0]
+        dc = self._draw_sellers(dn, D, 1, salt=6)[:, 0]
+        ds_slot = np.argmax(self.ds[dn] < 0, axis=1)
+        okd = dc >= 0
+        self.ds[dn[okd], ds_slot[okd]] = dc[okd]
+        # firms' supplier lists: refill dead/empty, compare one incumbent w.p. psi_p
+        fs = self.firms
+        buyers = np.nonzero((fs.id >= 0) & (fs.sector >= 0) & (fs.sector != I))[0]
+        sup = np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]], axis=1)[:, : self.KI]
+        fu = self._u(rng.MM_SWITCH, fs.id[buyers], m, 3)
+        fv = self._u(rng.MM_SWITCH, fs.id[buyers], m, 4)
+        empty_f = (sup < 0).any(axis=1)
+        wf = np.nonzero(empty_f | (fu < self.p.switch_price))[0]
+        fc = self._draw_firm_sellers(fs.id[buyers[wf]], I, 1, salt=8)[:, 0]
+        fslot = np.where(empty_f[wf], np.argmax(sup[wf] < 0, axis=1),
+                         np.minimum((fv[wf] * self.KI).astype(np.int64), self.KI - 1))
+        finc = sup[wf, fslot] if wf.size else np.zeros(0, np.int64)
+        both = np.concatenate([finc, fc])
+        cols, inv = self.fetch_summaries(both)
+        pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
+        pf_inc, pf_c = pr[: wf.size], pr[wf.size:]
+        fdup = (sup[wf] == fc[:, None]).any(axis=1) if wf.size else np.zeros(0, bool)
+        fdo = (fc >= 0) & ~fdup & (empty_f[wf] | (pf_c < (1 - self.p.switch_gap) * pf_inc))
+        sup[wf[fdo], fslot[fdo]] = fc[fdo]
+        for k in range(self.KI):
+            getattr(fs, f"sup{k}")[buyers] = sup[:, k]
+
+    # 12. statistics
+    def _append_zero_market_series(self):
+        for k in MM_SERIES:
+            self.series[k].append(0)
+        self.series["spell_hist"].append([0] * SPELL_BINS)
+
+    def _market_stats(self, units_c):
+        comm, fs = self.comm, self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        sec = fs.sector[live]
+        f = self._flows
+        # goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D
+        sD = self.p.durable_weight
+        X = np.power(np.maximum(units_c, 0.0), 1 - sD) * np.power(self.p.durable_floor + self.durable, sD)
+        e = self.efx * EFX_INV
+        gu = np.power(X, self.theta) * np.power(self.omega - e, 1 - self.theta)
+        cols = [f["output_C"], f["output_D"], f["output_I"], f["revenue_C"], f["sales_C"],
+                f["revenue_D"], f["sales_D"], f["revenue_I"], f["sales_I"], units_c, gu,
+                f["produced_D"], f["produced_I"],
+                np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
+                fs.inputs[live], f["inputs_used"], np.where(sec == C, fs.inv[live], 0.0),
+                np.array(self._lost[0]), np.array(self._lost[1]), np.array(self._lost[2])]
+        sums = comm.exact_sums(cols)
+        ints = comm.sum_int(np.array([
+            int((~self.employed).sum()), int(self.durable.sum()), int(self.money.sum()),
+            int(fs.cash[live].sum()), self._wages_paid,
+            self._price_changes, *[self._mm[k] for k in ("job_to_job", "layoffs", "dissolutions", "hires",
+                                                         "durables_sold", "spells_completed",
+                                                         "spell_months_sum", "durable_failures")]],
+            dtype=np.int64))
+        hist = comm.sum_int(self._spell_hist)
+        s = self.series
+        s["output_C"].append(sums[0])
+        s["output_D"].append(sums[1])
+        s["output_I"].append(sums[2])
+        pc = sums[3] / sums[4] if sums[4] > 0 else float("nan")
+        s["price_C"].append(pc)
+        s["price_D"].append(sums[5] / sums[6] if sums[6] > 0 else float("nan"))
+        s["price_I"].append(sums[7] / sums[8] if sums[8] > 0 else float("nan"))
+        s["price_level"].append(pc)
+        prev = self.price_level_prev
+        s["inflation"].append(float(np.log(pc / prev)) if prev > 0 and pc > 0 else 0.0)
+        self.price_level_prev = pc
+        s["consumption_C"].append(sums[9])
+        s["goods_utility"].append(sums[10] / self.N)
+        unemployed = int(ints[0])
+        s["unemployed"].append(unemployed)
+        s["unemployment_rate"].append(unemployed / self.N)
+        s["durable_stock"].append(int(ints[1]))
+        s["money_households"].append(int(ints[2]))
+        s["money_firms"].append(int(ints[3]))
+        s["money_total"].append(int(ints[2]) + int(ints[3]))
+        s["wages"].append(int(ints[4]))
+        s["price_changes"].append(int(ints[5]))
+        for k, v in zip(("job_to_job", "layoffs", "dissolutions", "hires", "durables_sold",
+                         "spells_completed", "spell_months_sum", "durable_failures"), ints[6:]):
+            s[k].append(int(v))
+        for k, v in zip(("produced_D", "produced_I", "inventory_D", "inventory_I", "inputs_stock",
+                         "inputs_used", "inventory_C", "lost_D", "lost_I", "lost_inputs"), sums[11:]):
+            s[k].append(v)
+        s["sold_I"].append(sums[8])
+        s["spell_hist"].append(hist.tolist())
+
+    # -- labour-model statistics with unemployment -------------------------------------------
+    def _month_stats(self):
+        if not self.market_on:
+            return super()._month_stats()
+        t0 = time.perf_counter()
+        comm, fs = self.comm, self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        n = fs.n[live]
+        O = self._live_output(live)
+        share_by_slot = np.zeros(fs.capacity)
+        share_by_slot[live] = O / n
+        share = self.firm_values_for_agents(share_by_slot, 0.0)
+        U = labour.share_utility(self.theta, self.efx, share, self.omega)
+        ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts], np.int64))
+        largest = comm.max_int(int(n.max()) if n.size else 0)
+        output, utility, effort = comm.exact_sums([O, U, self.efx * EFX_INV])
+        firms = int(ints[0])
+        s = self.series
+        s["firms"].append(firms)
+        s["singletons"].append(int(ints[1]))
+        s["entries"].append(int(ints[2]))
+        s["exits"].append(int(ints[3]))
+        s["job_changes"].append(int(ints[4]))
+        s["exit_age_sum"].append(int(ints[5]))
+        s["activations"].append(int(ints[6]))
+        s["largest_firm"].append(largest)
+        s["mean_size"].append(comm.sum_int(int(self.employed.sum())) / max(firms, 1))
+        s["output"].append(output)
+        s["utility"].append(utility / self.N)
+        s["effort"].append(effort / self.N)
+        self._tick("stats", t0)
+
+    # -- state I/O -------------------------------------------------------------------------------
+    AGENT_COLS = ("money", "ybar", "wres", "income", "durable", "rationed", "spell_start")
+
+    def state_tables(self):
+        tables, attrs = super().state_tables()
+        if self.markets:
+            ag = tables["agents"]
+            for k in self.AGENT_COLS:
+                ag[k] = getattr(self, k)
+            for k in range(self.KC):
+                ag[f"cs{k}"] = np.ascontiguousarray(self.cs[:, k])
+            for k in range(self.KD):
+                ag[f"ds{k}"] = np.ascontiguousarray(self.ds[:, k])
+            fs = self.firms
+            s = fs.live_slots()
+            for k in self.firm_extra_columns:
+                tables["firms"][k] = getattr(fs, k)[s]
+            attrs = {**attrs, "market_on": int(self.market_on), "q_D": self.q_D,
+                     "price_level_prev": self.price_level_prev}
+        return tables, attrs
+
+    def load_state(self, tables, attrs):
+        super().load_state(tables, attrs)
+        if self.markets:
+            ag = tables["agents"]
+            for k in self.AGENT_COLS:
+                getattr(self, k)[:] = ag[k]
+            for k in range(self.KC):
+                self.cs[:, k] = ag[f"cs{k}"]
+            for k in range(self.KD):
+                self.ds[:, k] = ag[f"ds{k}"]
+            fs = self.firms
+            slots = fs.slots_of(np.ascontiguousarray(tables["firms"]["id"], dtype=np.int64))
+            for k in self.firm_extra_columns:
+                getattr(fs, k)[slots] = tables["firms"][k]
+            self.market_on = bool(int(attrs["market_on"]))
+            self.q_D = float(attrs["q_D"])
+            self.price_level_prev = float(attrs["price_level_prev"])
+
+    def final_tables(self):
+        out = super().final_tables()
+        if self.markets:
+            fs = self.firms
+            s = fs.live_slots()
+            out["firms"]["firm_sector"] = fs.sector[s]
+            out["firms"]["firm_price"] = fs.price[s]
+            out["agents"]["income"] = self.income.astype(np.float64)
+            out["agents"]["tenure"] = np.where(self.employed, self.month - self.join_month, -1).astype(np.int32)
+        return out
+
+    def progress_fields(self):
+        f = super().progress_fields()
+        if self.markets and self.series.get("unemployment_rate"):
+            f["unemployment"] = f"{100 * self.series['unemployment_rate'][-1]:.1f}%"
+        return f
+
+
+__all__ = ["Model", "LABOUR_SERIES"]

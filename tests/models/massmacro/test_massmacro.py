@@ -1,0 +1,131 @@
+"""MASs Macro on one rank: conservation, the markets-off limit, pro-rata rationing, the durable
+lottery, durable failures and seller lists."""
+import numpy as np
+import pytest
+
+from hpcabm.core import rng
+from hpcabm.core.comm import Comm
+from hpcabm.core.config import load_config
+from hpcabm.kernels import core as kcore
+from hpcabm.models.firms import Model as FirmsModel
+from hpcabm.models.massmacro import Model
+from hpcabm.models.massmacro import markets
+from hpcabm.models.massmacro.model import C, D, DREQ, I
+
+CFG = "model: massmacro\nagents: 2500\nmonths: 15\nseed: 4\nfirms: {substeps: 5}\n"
+
+
+@pytest.fixture(scope="module")
+def run15():
+    m = Model(load_config(text=CFG), Comm())
+    m.initialize()
+    money0 = int(m.money.sum() + m.firms.cash.sum())
+    for _ in range(15):
+        m.step()
+        assert int(m.money.sum() + m.firms.cash[m.firms.id >= 0].sum()) == money0
+    return m, money0
+
+
+def test_money_is_conserved_exactly_every_month(run15):
+    m, money0 = run15
+    assert m.series["money_total"] == [money0] * 15
+    assert all(h + f == money0 for h, f in zip(m.series["money_households"], m.series["money_firms"]))
+    assert m.money.min() >= 0
+
+
+def test_goods_are_conserved(run15):
+    m, _ = run15
+    s = {k: np.array(v, dtype=float) for k, v in m.series.items() if k != "spell_hist"}
+    d = s["durable_stock"] + s["inventory_D"]
+    assert np.allclose(np.diff(d), (s["produced_D"] - s["durable_failures"] - s["lost_D"])[1:], atol=1e-8 * d.max())
+    i = s["inventory_I"]
+    assert np.allclose(np.diff(i), (s["produced_I"] - s["sold_I"] - s["lost_I"])[1:], atol=1e-8 * (1 + i.max()))
+    x = s["inputs_stock"]
+    assert np.allclose(np.diff(x), (s["sold_I"] - s["inputs_used"] - s["lost_inputs"])[1:], atol=1e-8 * x.max())
+    assert (s["inventory_C"] == 0).all()                      # perishable: nothing carried over
+    assert (s["produced_D"] > 0).all() and (s["durables_sold"] > 0).all()
+
+
+def test_labour_accounting_with_unemployment(run15):
+    m, _ = run15
+    fs = m.firms
+    live = fs.id >= 0
+    emp = m.firm >= 0
+    assert int(fs.n[live].sum()) == int(emp.sum())
+    assert m.series["unemployed"][-1] == int((~emp).sum())
+    assert (m.spell_start[~emp] >= 0).all() and (m.spell_start[emp] == -1).all()
+    # every household's known sellers are C (resp. D) firms or empty
+    for lst, sector in ((m.cs, C), (m.ds, D)):
+        ids = lst[lst >= 0]
+        slots = fs.slots_of(ids)
+        alive = slots >= 0
+        assert (fs.sector[slots[alive]] == sector).all()
+    sup = np.concatenate([fs.sup0[live], fs.sup1[live], fs.sup2[live]])
+    sup = sup[sup >= 0]
+    s = fs.slots_of(sup)
+    assert (fs.sector[s[s >= 0]] == I).all()
+
+
+def test_markets_off_gives_back_the_firms_model():
+    text = "agents: 1200\nmonths: 14\nseed: 7\nfirms: {substeps: 3}\n"
+    a = Model(load_config(text="model: massmacro\nmassmacro: {markets: false}\n" + text), Comm())
+    b = FirmsModel(load_config(text="model: firms\n" + text), Comm())
+    for m in (a, b):
+        m.initialize()
+        for _ in range(14):
+            m.step()
+    assert a.series == b.series
+    assert np.array_equal(a.efx, b.efx) and np.array_equal(a.firm, b.firm)
+
+
+def test_pro_rata_fills_every_order_by_the_same_fraction():
+    m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
+    m.initialize()
+    fs = m.firms
+    f = int(np.nonzero((fs.id >= 0) & (fs.sector == C))[0][0])
+    fs.inv[f], fs.price[f], fs.cash[f] = 10.0, 100.0, 0
+    fid = fs.id[f]
+    orders = np.array([500, 300, 700, 0], dtype=np.int64)
+    spend, price, phi = markets.order_round(m, np.full(4, fid), orders)
+    assert np.allclose(phi[:3], 1000 / 1500) and (price[:3] == 100).all()
+    assert spend.tolist() == [333, 200, 466, 0]
+    assert fs.cash[f] == 999 and fs.revenue[f] == 999
+    assert abs(fs.inv[f] - (10 - 9.99)) < 1e-12
+    assert abs(fs.unmet[f] - 5.0) < 1e-12                     # 15 units asked, 10 in stock
+    # an order to a firm that no longer exists is reported, not filled
+    spend, _, phi = markets.order_round(m, np.array([10**12 + 5]), np.array([100]))
+    assert spend[0] == 0 and phi[0] == -1
+
+
+def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
+    m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
+    m.initialize()
+    fs = m.firms
+    f = int(np.nonzero((fs.id >= 0) & (fs.sector == D))[0][0])
+    fs.inv[f], fs.price[f] = 2.7, 1234.4
+    req = np.zeros(5, dtype=DREQ)
+    req["fid"] = fs.id[f]
+    req["agent"] = [10, 20, 30, 40, 50]
+    req["key"] = kcore.uniform(m.seed, rng.MM_LOTTERY, req["agent"].copy(), 3).view(np.uint64)
+    got = m._serve_durable_requests(req)
+    winners = np.argsort(req["key"])[:2]
+    assert sorted(np.nonzero(got >= 0)[0].tolist()) == sorted(winners.tolist())
+    assert (got[got >= 0] == 1234).all()
+    assert abs(fs.inv[f] - 0.7) < 1e-12 and fs.unmet[f] == 3
+
+
+def test_durable_failures_are_geometric_with_mean_12_months():
+    ids = np.arange(200_000, dtype=np.int64)
+    alive = np.ones(ids.size, bool)
+    life = np.zeros(ids.size, np.int64)
+    for month in range(400):
+        u = kcore.uniform(9, rng.MM_DFAIL, ids, month)
+        fail = alive & (u < 1 / 12)
+        life[fail] = month + 1
+        alive &= ~fail
+    assert alive.sum() < 10
+    lt = life[~alive]
+    assert abs(lt.mean() - 12.0) < 0.1
+    # geometric: P(L > k) = (11/12)^k
+    for k in (6, 12, 24, 48):
+        assert abs((lt > k).mean() - (11 / 12) ** k) < 0.005
