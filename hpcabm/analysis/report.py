@@ -114,10 +114,46 @@ def firms_figures(res, outdir):
     return ["series.png", "cross_sections.png"]
 
 
-REPORTS = {"firms": (firms_facts, firms_figures)}
+from hpcabm.analysis.ks_report import ks_facts, ks_figures  # noqa: E402
+
+REPORTS = {"firms": (firms_facts, firms_figures), "ks": (ks_facts, ks_figures)}
+# models whose report functions also take an ensemble (series as members x periods, final tables
+# as lists per member); other models get the generic ensemble summary below
+ENSEMBLE_REPORTS = {"ks"}
+
+
+def ensemble_facts(res):
+    """Any model's ensemble: each series' mean over the post-burn-in window, mean and spread over members."""
+    import yaml
+    cfg = yaml.safe_load(res["attrs"]["base_config"])
+    done = np.asarray(res["members"]["done"], bool)
+    rows = [("members finished", f"{int(done.sum())}/{done.size}", "", "")]
+    for name, a in sorted(res["series"].items()):
+        a = np.asarray(a, dtype=float)[done]
+        burn = min(int(cfg.get("burn_in", 0)), a.shape[1] - 1)
+        v = a[:, burn:].mean(axis=1)
+        se = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+        rows.append((f"{name} (window mean)", f"{v.mean():.6g} (s.e. {se:.2g}, sd {v.std():.2g})", "", ""))
+    return rows
 
 
 def report(run_dir):
+    from hpcabm.core.ensemble import is_ensemble_dir, load_ensemble
+    if is_ensemble_dir(run_dir):
+        res = load_ensemble(run_dir)
+        model = res["attrs"]["model"]
+        res["attrs"]["config"] = res["attrs"]["base_config"]
+        outdir = os.path.join(run_dir, "report")
+        os.makedirs(outdir, exist_ok=True)
+        facts, figures = REPORTS[model] if model in ENSEMBLE_REPORTS else (ensemble_facts, None)
+        text = print_table(facts(res), f"hpcabm report: ensemble {run_dir} (model {model}, "
+                                       f"{res['attrs']['members_done']}/{res['attrs']['members']} members)")
+        with open(os.path.join(outdir, "facts.txt"), "w") as fh:
+            fh.write(text + "\n")
+        if figures:
+            names = figures(res, outdir)
+            print("figures: " + ", ".join(os.path.join(outdir, n) for n in names))
+        return 0
     res = load_results(run_dir)
     model = res["attrs"]["model"]
     if model not in REPORTS:
