@@ -4,6 +4,8 @@ import os
 import numpy as np
 
 from hpcabm.analysis import stats
+from hpcabm.analysis.massmacro_report import facts as mm_facts
+from hpcabm.analysis.massmacro_report import figures as mm_figures
 from hpcabm.core.output import load_results
 
 
@@ -116,7 +118,8 @@ def firms_figures(res, outdir):
 
 from hpcabm.analysis.ks_report import ks_facts, ks_figures  # noqa: E402
 
-REPORTS = {"firms": (firms_facts, firms_figures), "ks": (ks_facts, ks_figures)}
+REPORTS = {"firms": (firms_facts, firms_figures), "ks": (ks_facts, ks_figures),
+           "massmacro": (mm_facts, mm_figures)}
 # models whose report functions also take an ensemble (series as members x periods, final tables
 # as lists per member); other models get the generic ensemble summary below
 ENSEMBLE_REPORTS = {"ks"}

@@ -965,6 +965,7 @@ class Model(FirmsModel):
             s = fs.live_slots()
             out["firms"]["firm_sector"] = fs.sector[s]
             out["firms"]["firm_price"] = fs.price[s]
+            out["firms"]["firm_wage"] = fs.wage[s]
             out["agents"]["income"] = self.income.astype(np.float64)
             out["agents"]["tenure"] = np.where(self.employed, self.month - self.join_month, -1).astype(np.int32)
         return out
