@@ -81,7 +81,9 @@ def macro_stats(res):
     names = {"output": "gdp", "consumption": "cons", "investment": "inv"}
     logs = {}
     for key, col in names.items():
-        logs[key] = np.log(np.maximum(s[col][:, burn:], 1e-300))
+        x = s[col][:, burn:]
+        floor = 1e-6 * np.median(x, axis=1, keepdims=True)      # a period without investment
+        logs[key] = np.log(np.maximum(x, floor))
         out[f"growth_{key}"] = [float(np.mean(np.diff(x))) for x in logs[key]]
     cyc = {
         "output": logs["output"], "consumption": logs["consumption"], "investment": logs["investment"],
@@ -218,7 +220,8 @@ def ks_figures(res, outdir):
         ax[0, 0].plot(t, np.log(s["gdp"][i]), lw=0.8)
     ax[0, 0].set_title("log real GDP (up to 5 members)")
     ax[0, 0].plot(t, np.log(s["cons"][0]), "k:", lw=0.6, label="consumption (member 0)")
-    ax[0, 0].plot(t, np.log(s["inv"][0]), "k--", lw=0.6, label="investment (member 0)")
+    ax[0, 0].plot(t, np.log(np.maximum(s["inv"][0], 1e-6 * np.median(s["inv"][0]))), "k--", lw=0.6,
+                  label="investment (member 0)")
     ax[0, 0].legend(fontsize=7)
     f = m["filtered"]
     tt = np.arange(f["output"].shape[1]) + burn + BK[2]

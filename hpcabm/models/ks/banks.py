@@ -56,7 +56,8 @@ def policy(model):
     bk["bad"][:] = 0.0
     if model.variant == "mark3" and p.taylor != "none":
         gU = p.gamma_U if p.taylor == "dual" else 0.0
-        m["r"] = max(0.0, p.r_target + p.gamma_pi * (m["infl1"] - p.pi_target) + gU * (p.U_target - m["U1"]))
+        r = p.r_target + p.gamma_pi * (m["infl1"] - p.pi_target) + gU * (p.U_target - m["U1"])
+        m["r"] = min(max(r, 0.0), p.r_max)
 
 
 def rates(model):
@@ -152,25 +153,26 @@ def book_bad_debt(model, exit2, liq2):
 
 def benefit_rate(model, w):
     """Unemployment benefit share of the wage; Mark III SGP rule: cut so that benefits - taxes of the
-    last period stay under deficit_cap x last nominal GDP."""
+    last period stay under deficit_cap x last nominal GDP, but never below phi_min (GAP)."""
     k, p, m = model.p, model.cfg.policy, model.macro
     phi = k.phi
     if model.variant == "mark3" and p.fiscal_rule == "sgp":
         U = max(model.LS - m["L1"], 1.0)
         cap = (p.deficit_cap * m["gdpn1"] + m["taxes1"]) / (w * U)
-        phi = min(phi, max(cap, 0.0))
+        phi = min(phi, max(cap, p.phi_min))
     return phi
 
 
 def bailout(model):
-    """Mark III: the government recapitalises banks with negative equity up to capital_ratio x their
-    loans (the cost adds to public debt). Returns the cost."""
-    if model.variant != "mark3" or not model.cfg.policy.bailout:
+    """Mark II/III (policy.bailout): the government recapitalises every bank whose equity is below
+    zero up to its initial capitalisation ratio, equity0 x its clients' current deposits (GAP: the
+    papers' exact rule was not read). The cost adds to public debt. Returns the cost."""
+    if model.variant == "mark1" or not model.cfg.policy.bailout:
         return 0.0
     bk = model.banks
     owner = model.f2["bank"].astype(np.int64)
     nb = bk["equity"].size
-    loans = np.bincount(owner, weights=model.f2["deb"], minlength=nb)
-    need = np.where(bk["equity"] < 0, model.cfg.bank.capital_ratio * loans - bk["equity"], 0.0)
+    dep = np.bincount(owner, weights=np.maximum(model.f2["cash"], 0.0), minlength=nb)
+    need = np.where(bk["equity"] < 0, model.cfg.bank.equity0 * dep - bk["equity"], 0.0)
     bk["equity"] += need
     return float(need.sum())

@@ -135,6 +135,11 @@ class Model:
         self.w = w
         # 2. capital-good firms: R&D, search, price (paper eqs. 1-4)
         RD = np.where(f1["S_prev"] > 0, k.nu * f1["S_prev"], f1["RD"])
+        # capital-good firms have no credit line here: R&D is capped by their liquid assets, so
+        # (being paid on order) they never run an overdraft (see docs: "capital-good finance")
+        RD = np.minimum(RD, np.maximum(f1["cash"], 0.0))
+        if RD.sum() > 0.5 * self.LS * w:      # R&D never hires more than half the labour force
+            RD *= 0.5 * self.LS * w / RD.sum()
         f1["RD"][:] = RD
         Lrd = RD / w
         flags = np.zeros(n1, dtype=np.int64)
