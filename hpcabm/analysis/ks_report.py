@@ -134,7 +134,8 @@ def firm_stats(res):
             continue
         ok = s > 0
         norm.append(s[ok] / s[ok].mean())
-        gg = np.log(s / p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gg = np.log(s / p)
         gg = gg[np.isfinite(gg)]
         if gg.size:
             growth.append(gg - gg.mean())
@@ -271,8 +272,11 @@ def ks_figures(res, outdir):
             gg = gg / gg.std()
             h, e = np.histogram(gg, bins=60, density=True)
             c = 0.5 * (e[1:] + e[:-1])
-            ax[2].semilogy(c[h > 0], h[h > 0], "o", ms=3)
-            ax[2].semilogy(xx, norm.pdf(xx), "k:")
+            ax[2].semilogy(c[h > 0], h[h > 0], "o", ms=3, label="model")
+            x2 = np.linspace(gg.min(), gg.max(), 200)
+            ax[2].semilogy(x2, norm.pdf(x2), "k:", label="normal")
+            ax[2].set_ylim(1e-4, 2)
+            ax[2].legend(fontsize=7)
             ax[2].set_title(f"firm growth rates (Subbotin b={fs['growth_subbotin']:.2f})")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "ks_distributions.png"), dpi=100)
