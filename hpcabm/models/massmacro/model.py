@@ -605,8 +605,12 @@ class Model(FirmsModel):
         u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(), m)
         emp = self.employed
         act_e = emp & (u < self.p_act)
-        act = np.nonzero(act_e | ~emp)[0]
-        t = np.where(emp[act], u[act] / max(self.p_act, 1e-300), u[act])     # time in the month
+        # the unemployed search w.p. alpha_U a month (the activation draw), from the month after
+        # they lost their job
+        searching = ~emp & (self.spell_start < m) & (u < self.p.search_rate)
+        act = np.nonzero(act_e | searching)[0]
+        rate = np.where(emp[act], self.p_act, self.p.search_rate)
+        t = u[act] / np.maximum(rate, 1e-300)                                 # time in the month
         order = np.lexsort((act, t))
         act, t = act[order], t[order]
         self._counts[4] += act.size
