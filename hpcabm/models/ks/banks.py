@@ -45,7 +45,7 @@ def init_banks(model, deposits0):
     clients = np.bincount(owner.astype(np.int64), minlength=nb).astype(np.float64)
     equity = b.equity0 * deposits0 * clients / clients.sum()
     return {"equity": equity, "bad": np.zeros(nb), "bad_prev": np.zeros(nb), "loans_prev": np.zeros(nb),
-            "clients": clients}
+            "clients": clients, "supply": np.zeros(nb)}
 
 
 def policy(model):
@@ -104,8 +104,26 @@ def ration(model, want):
     with np.errstate(divide="ignore", invalid="ignore"):
         badratio = np.where(bk["loans_prev"] > 0, bk["bad_prev"] / bk["loans_prev"], 0.0)
     supply = np.maximum(bk["equity"], 0.0) / (b.capital_ratio * (1 + beta * badratio))
-    room = np.maximum(supply - loans, 0.0)
+    bk["supply"] = supply
     bk["loans_prev"][:] = loans
+    return _serve(model, want, np.maximum(supply - loans, 0.0))
+
+
+def loss_credit(model, want):
+    """Credit to cover end-of-period losses (LSD-o _Tax2): Mark I within the firm's ceiling (already
+    applied to `want`); Mark II/III also within what is left of its bank's supply this period."""
+    if model.variant == "mark1":
+        return want.copy()
+    bk = model.banks
+    owner = model.f2["bank"].astype(np.int64)
+    loans = np.bincount(owner, weights=model.f2["deb"], minlength=bk["equity"].size)
+    return _serve(model, want, np.maximum(bk["supply"] - loans, 0.0))
+
+
+def _serve(model, want, room):
+    """Serve requests bank by bank in decreasing NW/S order until each bank's room is used up."""
+    owner = model.f2["bank"].astype(np.int64)
+    nb = room.size
     s = _score(model)
     order = np.lexsort((np.arange(s.size), -s, owner))       # by bank, then best NW/S first
     w = want[order]
@@ -120,12 +138,12 @@ def ration(model, want):
     return granted
 
 
-def repayment(model, cash, deb):
-    """Mark I: firms repay debt from free cash (cash above the floor of 1). Mark II/III: a share
-    repay_share of the debt, limited by free cash."""
+def repayment(model, cash, deb, net_profit):
+    """Mark I (LSD-o _Tax2): a positive net profit first repays debt. Mark II/III: a share
+    repay_share of the debt (JAS). Both limited by free cash (cash above the floor of 1)."""
     free = np.maximum(cash - 1.0, 0.0)
     if model.variant == "mark1":
-        return np.minimum(deb, free)
+        return np.minimum(np.minimum(deb, np.maximum(net_profit, 0.0)), free)
     return np.minimum(model.cfg.bank.repay_share * deb, free)
 
 

@@ -249,7 +249,15 @@ class Model:
         Pi1 = S1 - W1 + dep1
         tax1 = k.tax * np.maximum(Pi1, 0.0)
         f1["cash"] += S1 - W1 + dep1 - tax1
-        repay = bankmod.repayment(self, f2["cash"], f2["deb"])
+        # losses beyond the cash reserve are financed by credit where the ceiling (Mark II/III: and
+        # the bank) allows (LSD-o _Tax2); a firm still below zero is bankrupt at exit
+        need = np.where(f2["cash"] < 1.0, 1.0 - f2["cash"], 0.0)
+        if need.any():
+            room = np.maximum(k.Lambda * base - f2["deb"], 0.0)
+            loan = bankmod.loss_credit(self, np.minimum(need, room))
+            f2["deb"] += loan
+            f2["cash"] += loan
+        repay = bankmod.repayment(self, f2["cash"], f2["deb"], Pi2 - tax2)
         f2["deb"] -= repay
         f2["cash"] -= repay
         taxes = float(tax1.sum() + tax2.sum())
