@@ -444,7 +444,7 @@ class Model:
             # entrants' market share = their share of capacity, then all shares rescaled
             Ktot = float((self.vn.sum(axis=1) * m2).sum())
             f = f2["f"].copy()
-            f[j2] = mach * m2 / Ktot
+            f[j2] = np.maximum(mach * m2 / Ktot, k.f_min)
             f /= f.sum()
             f2["f"][:] = f
             f2["f1"][:] = f

@@ -1,7 +1,7 @@
 """ks report: the band-pass filter, the Subbotin fit, and `hpcabm report` on a ks ensemble dir."""
 import numpy as np
 
-from hpcabm.analysis.ks_report import bk_filter, subbotin_b, xcorr
+from hpcabm.analysis.ks_report import adf_t, bk_filter, subbotin_b, xcorr
 
 
 def test_bk_filter_passes_business_cycles_only():
@@ -25,6 +25,16 @@ def test_xcorr_and_subbotin():
     assert xcorr(x, y, 2) > 0.99 and abs(xcorr(x, y, 0)) < 0.2
     assert abs(subbotin_b(rng.normal(size=20000)) - 2) < 0.1
     assert abs(subbotin_b(rng.laplace(size=20000)) - 1) < 0.1
+
+
+def test_adf_separates_random_walk_from_stationary():
+    rng = np.random.default_rng(1)
+    e = rng.normal(size=600)
+    assert adf_t(np.cumsum(e) + 0.02 * np.arange(600)) > -2.86
+    ar = np.zeros(600)
+    for t in range(1, 600):
+        ar[t] = 0.5 * ar[t - 1] + e[t]
+    assert adf_t(ar) < -5
 
 
 def test_report_on_ks_ensemble(tmp_path, capsys):
