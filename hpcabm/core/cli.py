@@ -4,7 +4,7 @@
   hpcabm validate CONFIG.yaml [--set key=value ...] [--keys]
   hpcabm report DIR
   mpiexec -n P hpcabm ensemble CONFIG.yaml --runs R --out DIR [--set ...] [--sweep key=v1,v2,...]
-                                [--ranks-per-member k]
+                                [--design FILE.yaml] [--ranks-per-member k]
 """
 import argparse
 import sys
@@ -31,6 +31,8 @@ def _parser():
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     e.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="sweep a key over values (repeat for a Cartesian product)")
+    e.add_argument("--design", metavar="FILE.yaml",
+                   help="sweep points from a YAML list of mappings (dotted keys), instead of --sweep")
     e.add_argument("--ranks-per-member", type=int, default=1, help="ranks per member group (must divide the rank count)")
     rp = sub.add_parser("report", help="stylised-facts table and PNG figures of a finished run")
     rp.add_argument("dir")

@@ -2,8 +2,8 @@
 
 An ensemble is R runs ("members") of one config with seeds spawned from the config's seed
 (`rng.spawn_seeds`), optionally for every point of a parameter sweep (`--sweep key=v1,v2,...`;
-several sweeps form their Cartesian product; every point reuses the same R seeds, i.e. common
-random numbers across points). COMM_WORLD is split into groups of `ranks_per_member` ranks; group g
+several sweeps form their Cartesian product) or of a design file (`--design FILE.yaml`: a list of
+points); every point reuses the same R seeds, i.e. common random numbers across points. COMM_WORLD is split into groups of `ranks_per_member` ranks; group g
 runs the pending members g, g+G, g+2G, ... one at a time, each through the ordinary runner
 (`hpcabm.core.runner.run`) on the group's sub-communicator, into its own run directory:
 
@@ -82,28 +82,57 @@ def member_name(point, run):
     return f"p{point:03d}_r{run:05d}"
 
 
-def plan(config_path, runs, sets=(), sweeps=()):
+def read_design(path):
+    """A design file (YAML): a list of points, each a mapping of dotted keys to values, e.g.
+    `- {ks.mu1: 0.04, ks.phi: 0.4}`. Returns (keys in first-seen order, list of {key: value})."""
+    from hpcabm.core.config import load_yaml
+    if not os.path.exists(path):
+        raise ConfigError(f"config error: --design: file not found: {path}")
+    pts = load_yaml(path)
+    if not isinstance(pts, list) or not pts or not all(isinstance(p, dict) and p for p in pts):
+        raise ConfigError(f"config error: --design {path}: expected a non-empty list of mappings "
+                          "(one per point, dotted keys)")
+    keys = []
+    for p in pts:
+        keys += [k for k in p if k not in keys]
+    return keys, pts
+
+
+def _yaml_value(v):
+    return yaml.safe_dump(v, default_flow_style=True).replace("\n...", "").strip()
+
+
+def plan(config_path, runs, sets=(), sweeps=(), design=None):
     """Every member of the ensemble: list of dicts (name, point, run, seed, sweep, config dict),
-    ordered by (point, run). Raises ConfigError for a bad config, --set or sweep value."""
+    ordered by (point, run). Points: the Cartesian product of `sweeps`, or the rows of a `design`
+    file (not both). Raises ConfigError for a bad config, --set, sweep or design value."""
     if runs < 1:
         raise ConfigError("config error: --runs: must be >= 1")
     base = load_config(config_path, sets)
     seeds = rng.spawn_seeds(int(base.seed), runs)
     sw = parse_sweeps(sweeps)
-    points = list(itertools.product(*[v for _, v in sw])) if sw else [()]
+    if design and sw:
+        raise ConfigError("config error: --design and --sweep cannot be combined")
+    if design:
+        keys, rows = read_design(design)
+        points = [[f"{k}={_yaml_value(row[k])}" for k in keys if k in row] for row in rows]
+    else:
+        keys = [k for k, _ in sw]
+        points = [[f"{k}={v}" for k, v in zip(keys, vals)]
+                  for vals in (itertools.product(*[v for _, v in sw]) if sw else [()])]
+    quiet = not any(s.startswith("progress.") for s in sets)
     members = []
-    for p, values in enumerate(points):
-        extra = [f"{k}={v}" for (k, _), v in zip(sw, values)]
-        pcfg = load_config(config_path, list(sets) + extra)   # validates the sweep values
-        sweep = {k: pcfg.get(k) for k, _ in sw}
+    for p, extra in enumerate(points):
+        pcfg = load_config(config_path, list(sets) + extra)   # validates the point's values
+        sweep = {k: pcfg.get(k) for k in keys}
         for r in range(runs):
-            cfg = load_config(config_path, list(sets) + extra + [f"seed={seeds[r]}"])
-            d = cfg.to_dict()
-            if "progress" in d and not any(s.startswith("progress.") for s in sets):
+            d = pcfg.to_dict()
+            d["seed"] = int(seeds[r])           # spawn_seeds gives values in the schema's range
+            if "progress" in d and quiet:
                 d["progress"]["every"] = 0      # one line per member instead of per period
             members.append({"name": member_name(p, r), "point": p, "run": r, "seed": seeds[r],
                             "sweep": sweep, "config": d})
-    return base, [k for k, _ in sw], members
+    return base, keys, members
 
 
 def member_dir(out_dir, m):
@@ -263,9 +292,7 @@ def assemble(out_dir, base, sweep_keys, members, attrs):
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
                 sg[k] = np.array(vals, dtype=np.float64)
             else:
-                sg[k] = np.array([(v if isinstance(v, str) else
-                                   yaml.safe_dump(v, default_flow_style=True).replace("\n...", "").strip()).encode()
-                                  for v in vals])
+                sg[k] = np.array([(v if isinstance(v, str) else _yaml_value(v)).encode() for v in vals])
         s = f.create_group("series")
         T = int(months.max()) if M else 0
         for n, rows in series.items():
@@ -319,7 +346,8 @@ def cli_main(args):
     planned = None
     if world.is_root:
         try:
-            base, keys, members = plan(args.config, args.runs, args.set, args.sweep)
+            base, keys, members = plan(args.config, args.runs, args.set, args.sweep,
+                                       getattr(args, "design", None))
             planned = ("ok", (base.to_dict(), keys, members))
         except ConfigError as e:
             planned = ("error", str(e))

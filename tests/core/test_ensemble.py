@@ -3,6 +3,7 @@ refusal to mix ensembles. Uses the firms model (small N) to show it is model-ind
 import os
 
 import h5py
+import yaml
 import numpy as np
 import pytest
 
@@ -116,3 +117,23 @@ def test_refuses_a_different_ensemble_in_the_same_dir(cfg, tmp_path):
     go(cfg, out, 1)
     with pytest.raises(ConfigError, match="different config"):
         go(cfg, out, 1, sets=["firms.substeps=2"])
+
+
+def test_design_file_points(cfg, tmp_path):
+    d = tmp_path / "design.yaml"
+    d.write_text("- {firms.activation: 0.03}\n- {firms.activation: 0.05, firms.friends: [1, 3]}\n")
+    base, keys, members = plan(cfg, 2, [], [], str(d))
+    assert keys == ["firms.activation", "firms.friends"] and len(members) == 4
+    assert members[0]["sweep"] == {"firms.activation": 0.03, "firms.friends": [2, 6]}   # default kept
+    assert members[3]["config"]["firms"]["friends"] == [1, 3] and members[3]["seed"] == members[1]["seed"]
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        plan(cfg, 2, [], ["firms.activation=0.1"], str(d))
+    d.write_text("firms.activation: 0.1\n")
+    with pytest.raises(ConfigError, match="list of mappings"):
+        plan(cfg, 2, [], [], str(d))
+    out = tmp_path / "dz"
+    d.write_text("- {firms.activation: 0.03}\n- {firms.activation: 0.05, firms.friends: [1, 3]}\n")
+    base, keys, members = plan(cfg, 1, [], [], str(d))
+    assert run_ensemble(Comm(), str(out), base, keys, members, 1, log=quiet) == 0
+    e = load_ensemble(str(out))
+    assert [yaml.safe_load(x) for x in e["members"]["sweep"]["firms.friends"]] == [[2, 6], [1, 3]]
