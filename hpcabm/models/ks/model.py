@@ -223,7 +223,7 @@ class Model:
         t0 = self._tick("labour", t0)
         # 9. competitiveness and replicator (paper eqs. 9-10), then the market (eq. 11)
         f_old = f2["f"].copy()
-        w1, w2 = k.omega
+        w1, w2 = k.omega1, k.omega2
         if k.competitiveness == "normalized":
             pbar = float(np.dot(f_old, price))
             E = -w1 * price / pbar - w2 * (f2["l_prev"] + 1) / (f2["l_prev"].mean() + 1)
@@ -360,7 +360,7 @@ class Model:
         def g(a, b):
             x = a / b - 1 if b != 0 else 0.0
             return max(min(x, lim), -lim) if lim > 0 else x
-        psi1, psi2 = k.psi
+        psi1, psi2 = k.psi1, k.psi2
         w = m["w"] * (1 + psi1 * g(m["prod1"], m["prod2"]) + psi2 * g(m["cpi1"], m["cpi2"])
                       + k.psi3 * g(m["U1"], m["U2"]))
         w = max(w, k.w_min)
