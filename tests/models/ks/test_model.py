@@ -88,3 +88,24 @@ def test_restart_is_bitwise(tmp_path):
             for n in a[g]:
                 assert a[g][n][...].tobytes() == b[g][n][...].tobytes(), n
         assert a["series/gdp"].shape == (60,)
+
+
+def test_schema_bounds_are_numbers_and_overrides_validate():
+    from hpcabm.models import model_schema
+    sch = model_schema("ks")
+    sets = []
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            if isinstance(v, dict) and "default" in v:
+                for b in ("min", "max"):
+                    if b in v:
+                        assert isinstance(v[b], (int, float)), f"{prefix}{k}.{b} = {v[b]!r}"
+                if v.get("type") == "float":
+                    sets.append(f"{prefix}{k}={v['default']}")
+            elif isinstance(v, dict):
+                walk(v, prefix + k + ".")
+    walk(sch, "")
+    assert len(sets) > 40
+    cfg = load_config(text="model: ks\n", overrides=sets)      # every float key, given explicitly
+    assert cfg.ks.labour_supply == 250000.0
