@@ -102,7 +102,8 @@ def test_schema_bounds_are_numbers_and_overrides_validate():
                     if b in v:
                         assert isinstance(v[b], (int, float)), f"{prefix}{k}.{b} = {v[b]!r}"
                 if v.get("type") == "float":
-                    sets.append(f"{prefix}{k}={v['default']}")
+                    d = float(v["default"])            # YAML 1.1 floats need a dot: 1.0e-05
+                    sets.append(f"{prefix}{k}={d:.6e}" if d and abs(d) < 1e-3 else f"{prefix}{k}={d!r}")
             elif isinstance(v, dict):
                 walk(v, prefix + k + ".")
     walk(sch, "")
