@@ -86,12 +86,14 @@ def _members(res):
     done = np.asarray(res.get("members", {}).get("done", np.ones(next(iter(s.values())).shape[0])), bool)
     s = {k: v[done] for k, v in s.items()}
     cfg = yaml.safe_load(res["attrs"].get("config") or res["attrs"].get("base_config"))
+    s["_F2"] = float(cfg.get("ks", {}).get("F2", 200))
     return s, int(cfg.get("burn_in", 0)), done
 
 
 def macro_stats(res):
     """Per-member statistics (lists over members) used by the table and the docs."""
     s, burn, _ = _members(res)
+    F2 = s.pop("_F2")
     M, T = s["gdp"].shape
     out = {"members": M, "periods": T, "burn_in": burn}
     names = {"output": "gdp", "consumption": "cons", "investment": "inv"}
@@ -130,8 +132,8 @@ def macro_stats(res):
     out["inflation_mean"] = [float(x.mean()) for x in s["inflation"][:, burn:]]
     out["spike_share"] = [float(x.mean()) for x in s["spike_share"][:, burn:]]
     out["zero_inv_share"] = [float(x.mean()) for x in s["zero_inv_share"][:, burn:]]
-    out["exit_rate"] = [float(x.mean() / 200) for x in s["exits2"][:, burn:]]
-    out["bankrupt_rate"] = [float(x.mean() / 200) for x in s["bankrupt2"][:, burn:]]
+    out["exit_rate"] = [float(x.mean() / F2) for x in s["exits2"][:, burn:]]
+    out["bankrupt_rate"] = [float(x.mean() / F2) for x in s["bankrupt2"][:, burn:]]
     out["credit_rationed"] = [float(np.sum(r) / max(np.sum(d), 1e-300)) for r, d in
                               zip(s["credit_rationed"][:, burn:], s["credit_demand"][:, burn:])]
     out["inv_share"] = [float(np.mean(i / g_)) for i, g_ in zip(s["inv"][:, burn:], s["gdp"][:, burn:])]
@@ -239,6 +241,7 @@ def ks_figures(res, outdir):
     import matplotlib.pyplot as plt
     m = macro_stats(res)
     s, burn, _ = _members(res)
+    F2 = s.pop("_F2")
     names = []
     fig, ax = plt.subplots(2, 2, figsize=(12, 8))
     t = np.arange(s["gdp"].shape[1])
@@ -263,7 +266,7 @@ def ks_figures(res, outdir):
     ax[1, 0].set_title("cross-correlations with filtered output (MC mean)")
     ax[1, 0].legend(fontsize=7)
     ax[1, 1].plot(t, s["unemployment"][0], lw=0.7, label="unemployment")
-    ax[1, 1].plot(t, s["exits2"][0] / 200, lw=0.7, label="exit rate F2")
+    ax[1, 1].plot(t, s["exits2"][0] / F2, lw=0.7, label="exit rate F2")
     ax[1, 1].set_title("unemployment and exits (member 0)")
     ax[1, 1].legend(fontsize=7)
     fig.tight_layout()
