@@ -53,6 +53,7 @@ enum {
     HP_P_EX_METER_PICK = 104, /* EE agent met by a meter agent */
     HP_P_EX_METER_EX = 105,   /* meter-EE encounter (entity = meter index) */
     HP_P_EX_GRID = 106,       /* seed of an entropy grid point / contact experiment */
+    HP_P_EX_INIT = 107,       /* initial holdings (entity = agent id or meter index) */
     HP_P_KS_INNOV = 200,  /* K+S: innovation success and Beta(3,3) draws */
     HP_P_KS_IMIT = 201,   /* K+S: imitation success and target */
     HP_P_KS_BROCH = 202,  /* K+S: new-client brochures */

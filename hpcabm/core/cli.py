@@ -5,6 +5,7 @@
   hpcabm report DIR
   mpiexec -n P hpcabm ensemble CONFIG.yaml --runs R --out DIR [--set ...] [--sweep key=v1,v2,...]
                                 [--design FILE.yaml] [--ranks-per-member k]
+  mpiexec -n P hpcabm entropy CONFIG.yaml --out DIR [--set key=value ...]   (model: exchange)
 """
 import argparse
 import sys
@@ -36,6 +37,10 @@ def _parser():
     e.add_argument("--ranks-per-member", type=int, default=1, help="ranks per member group (must divide the rank count)")
     rp = sub.add_parser("report", help="stylised-facts table and PNG figures of a finished run")
     rp.add_argument("dir")
+    en = sub.add_parser("entropy", help="entropy calorimetry of an exchange economy on a grid (DIR/entropy.h5, PNGs)")
+    en.add_argument("config")
+    en.add_argument("--out", required=True, help="output directory")
+    en.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     return p
 
 
@@ -96,8 +101,13 @@ def cmd_ensemble(args):
     return cli_main(args)
 
 
+def cmd_entropy(args):
+    from hpcabm.analysis.entropy import cli_main
+    return cli_main(args)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     code = {"run": cmd_run, "validate": cmd_validate, "report": cmd_report,
-            "ensemble": cmd_ensemble}[args.cmd](args)
+            "ensemble": cmd_ensemble, "entropy": cmd_entropy}[args.cmd](args)
     sys.exit(code or 0)

@@ -9,6 +9,7 @@ from hpcabm.core.config import load_yaml
 
 MODELS = {
     "firms": "hpcabm.models.firms",
+    "exchange": "hpcabm.models.exchange",
     "massmacro": "hpcabm.models.massmacro",
     "ks": "hpcabm.models.ks",
 }

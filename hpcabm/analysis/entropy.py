@@ -1,0 +1,240 @@
+"""`hpcabm entropy CONFIG.yaml --out DIR`: entropy calorimetry (Luo, MacKay & Chater 2026, §2).
+
+At every node of a grid of (G1, G2) at fixed M (or (M, G1) for one-good economies) a fresh
+economy is equilibrated with a CD meter attached and the meter's readings beta = eta/<m>,
+nu_j = alpha_j/<g_j> are taken as time averages with batch-means error bars. Grid points are
+independent: they are farmed over sub-communicators of `entropy.ranks_per_point` ranks
+(Comm.split), each point with its own seed derived from (seed, point index), so the measured values
+do not depend on how many ranks run the job. Rank 0 then fits S (eq. 6), compares it with the
+known entropy where there is one, tests concavity, and writes DIR/entropy.h5 and PNG plots.
+
+entropy.h5
+  attrs   model, config, seed, ranks, axes, n_agents, goodness_of_fit, rss, tss, concave,
+          concave_fraction, hessian_max_ratio, wall_time, [goodness_of_agreement, analytic]
+  /grid/x, /grid/y (axis values), /grid/M, /grid/G1, /grid/G2 (n_x, n_y)
+  /measured/beta, nu1, nu2, beta_err, nu1_err, nu2_err (n_x, n_y); /measured/runtime (seconds)
+  /fit/S, /fit/S_per_agent (mean zero); /analytic/S (shifted to the fit's mean) if known"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from hpcabm.analysis import entropy_fit as ef
+from hpcabm.core import rng
+
+AXES = {"g1g2": ("G1", "G2"), "mg1": ("M", "G1")}
+VALUE_OF = {"M": "beta", "G1": "nu1", "G2": "nu2"}
+
+
+def grid(cfg):
+    """Axis values and the (M, G1, G2) arrays, shape (n_x, n_y)."""
+    en, ex = cfg.entropy, cfg.exchange
+    n = int(en.points)
+    x = np.linspace(en.x[0], en.x[1], n)
+    y = np.linspace(en.y[0], en.y[1], n)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    q = {"M": np.full(X.shape, float(ex.money)), "G1": np.full(X.shape, float(ex.good1)),
+         "G2": np.full(X.shape, float(ex.good2) if int(ex.goods) == 2 else 0.0)}
+    ax, ay = AXES[en.axes]
+    q[ax], q[ay] = X, Y
+    return x, y, q["M"], q["G1"], q["G2"]
+
+
+def point_seed(seed, k):
+    return int(rng.key(seed, rng.EX_GRID, np.int64(k), 0)) & ((1 << 63) - 1)
+
+
+def measure_point(cfg, comm, M, G1, G2, seed):
+    """Equilibrate one economy at (M, G1, G2) with the meter and read it.
+    Returns (values (beta, nu1, nu2), errors, seconds)."""
+    from hpcabm.models.exchange.economy import readings
+    from hpcabm.models.exchange.model import build_economy, start
+    t0 = time.perf_counter()
+    econ = build_economy(cfg, comm, seed=seed)
+    if econ.n_meter == 0:
+        raise ValueError("entropy calorimetry needs a meter: exchange.meter.agents > 0")
+    start(econ, cfg, M, G1, G2)
+    econ.sweeps(int(cfg.entropy.burn_in))
+    sums = econ.sweeps(int(cfg.entropy.sweeps))
+    val, err = readings(sums, econ.n_meter, econ.meter, int(cfg.entropy.batches))
+    return val, err, time.perf_counter() - t0
+
+
+def measure_grid(cfg, comm, log=None):
+    """Measured (values, errors, runtime) arrays, shape (n_x, n_y, 3), on every rank."""
+    x, y, M, G1, G2 = grid(cfg)
+    npts = M.size
+    rpp = int(cfg.entropy.ranks_per_point)
+    if rpp > comm.size:
+        raise ValueError(f"entropy.ranks_per_point = {rpp} > {comm.size} ranks")
+    ngroups = comm.size // rpp
+    color = comm.rank // rpp if comm.rank < ngroups * rpp else ngroups
+    sub = comm.split(color, comm.rank)
+    mine = []
+    if color < ngroups:
+        for k in range(color, npts, ngroups):
+            idx = np.unravel_index(k, M.shape)
+            val, err, sec = measure_point(cfg, sub, M[idx], G1[idx], G2[idx],
+                                          point_seed(int(cfg.seed), k))
+            if sub.is_root:
+                mine.append((k, val, err, sec))
+                if log:
+                    log(f"[entropy] point {k + 1}/{npts} (M={M[idx]:g}, G1={G1[idx]:g}, "
+                        f"G2={G2[idx]:g}): beta={val[0]:.5g} nu1={val[1]:.5g} nu2={val[2]:.5g} "
+                        f"({sec:.1f} s)", flush=True)
+    sub.mpi.Free()
+    vals = np.full(M.shape + (3,), np.nan)
+    errs = np.full(M.shape + (3,), np.nan)
+    secs = np.zeros(M.shape)
+    for part in comm.allgather(mine):
+        for k, val, err, sec in part:
+            idx = np.unravel_index(k, M.shape)
+            vals[idx], errs[idx], secs[idx] = val, err, sec
+    return vals, errs, secs
+
+
+def analyse(cfg, vals, errs):
+    """Fit S and compute the goodness measures. Returns a dict of arrays and scalars."""
+    from hpcabm.models.exchange.agents import parse_agent_types
+    x, y, M, G1, G2 = grid(cfg)
+    ax, ay = AXES[cfg.entropy.axes]
+    comp = {"beta": 0, "nu1": 1, "nu2": 2}
+    cx, cy = comp[VALUE_OF[ax]], comp[VALUE_OF[ay]]
+    vx, vy = vals[..., cx], vals[..., cy]
+    S, rss, tss = ef.fit_entropy(x, y, vx, vy)
+    concave, frac, ratio = ef.concavity(x, y, vx, vy, errs[..., cx], errs[..., cy])
+    out = {"S": S, "rss": rss, "tss": tss, "goodness_of_fit": rss / tss, "concave": concave,
+           "concave_fraction": frac, "hessian_max_ratio": ratio}
+    groups = parse_agent_types(cfg.exchange.agent_types, int(cfg.agents), int(cfg.exchange.goods))
+    kind = ef.analytic_kind(groups, cfg.entropy.analytic)
+    if kind is not None:
+        St = ef.analytic_entropy(kind, groups, M, G1, G2, vals[..., 0], vals[..., 1], vals[..., 2])
+        out["analytic"] = kind
+        out["S_true"] = St - St.mean()
+        out["goodness_of_agreement"] = ef.goodness_of_agreement(S, St)
+    return out
+
+
+def write_h5(path, cfg, vals, errs, secs, res, ranks, wall):
+    import h5py
+    x, y, M, G1, G2 = grid(cfg)
+    tmp = path + ".tmp"
+    with h5py.File(tmp, "w") as f:
+        f.attrs["model"] = "exchange"
+        f.attrs["config"] = cfg.yaml()
+        f.attrs["seed"] = int(cfg.seed)
+        f.attrs["ranks"] = int(ranks)
+        f.attrs["axes"] = cfg.entropy.axes
+        f.attrs["n_agents"] = int(cfg.agents)
+        for k in ("goodness_of_fit", "rss", "tss", "concave_fraction", "hessian_max_ratio"):
+            f.attrs[k] = float(res[k])
+        f.attrs["concave"] = bool(res["concave"])
+        f.attrs["wall_time"] = float(wall)
+        if "goodness_of_agreement" in res:
+            f.attrs["goodness_of_agreement"] = float(res["goodness_of_agreement"])
+            f.attrs["analytic"] = res["analytic"]
+        g = f.create_group("grid")
+        for name, arr in (("x", x), ("y", y), ("M", M), ("G1", G1), ("G2", G2)):
+            g[name] = arr
+        g = f.create_group("measured")
+        for c, name in enumerate(("beta", "nu1", "nu2")):
+            g[name] = vals[..., c]
+            g[name + "_err"] = errs[..., c]
+        g["runtime"] = secs
+        g = f.create_group("fit")
+        g["S"] = res["S"]
+        g["S_per_agent"] = res["S"] / int(cfg.agents)
+        if "S_true" in res:
+            f.create_group("analytic")["S"] = res["S_true"]
+    os.replace(tmp, path)
+    return path
+
+
+def plots(out_dir, cfg, vals, res):
+    """entropy.png: the fitted S per agent over the grid (surface, like the paper's figures);
+    values.png: the measured beta, nu1, nu2."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    x, y, *_ = grid(cfg)
+    ax_name, ay_name = AXES[cfg.entropy.axes]
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    N = int(cfg.agents)
+    fig = plt.figure(figsize=(6.4, 5))
+    ax = fig.add_subplot(111, projection="3d")
+    ax.plot_surface(X, Y, res["S"] / N, cmap="viridis", alpha=0.85)
+    if "S_true" in res:
+        ax.plot_wireframe(X, Y, res["S_true"] / N, color="k", linewidth=0.5)
+    ax.set_xlabel(ax_name)
+    ax.set_ylabel(ay_name)
+    ax.set_zlabel("S / N")
+    t = f"goodness of fit {res['goodness_of_fit']:.3g}"
+    if "goodness_of_agreement" in res:
+        t += f", agreement {res['goodness_of_agreement']:.3g}"
+    ax.set_title(t, fontsize=9)
+    fig.tight_layout()
+    p1 = os.path.join(out_dir, "entropy.png")
+    fig.savefig(p1, dpi=110)
+    plt.close(fig)
+    fig, axs = plt.subplots(1, 3, figsize=(12, 3.6))
+    for c, name in enumerate(("beta", "nu1", "nu2")):
+        im = axs[c].imshow(vals[..., c].T, origin="lower", aspect="auto",
+                           extent=[x[0], x[-1], y[0], y[-1]])
+        axs[c].set_title(name)
+        axs[c].set_xlabel(ax_name)
+        axs[c].set_ylabel(ay_name)
+        fig.colorbar(im, ax=axs[c])
+    fig.tight_layout()
+    p2 = os.path.join(out_dir, "values.png")
+    fig.savefig(p2, dpi=100)
+    plt.close(fig)
+    return p1, p2
+
+
+def run(cfg, comm, out_dir, log=print):
+    t0 = time.time()
+    say = log if comm.is_root else None
+    if comm.is_root:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "config.yaml"), "w") as f:
+            f.write(cfg.yaml())
+    vals, errs, secs = measure_grid(cfg, comm, log=say if int(cfg.entropy.points) ** 2 <= 400 else None)
+    if comm.is_root:
+        res = analyse(cfg, vals, errs)
+        wall = time.time() - t0
+        path = write_h5(os.path.join(out_dir, "entropy.h5"), cfg, vals, errs, secs, res,
+                        comm.size, wall)
+        plots(out_dir, cfg, vals, res)
+        msg = (f"[entropy] {path}: goodness of fit {res['goodness_of_fit']:.3g}, concave "
+               f"{res['concave']} (fraction of nodes with lambda_max <= 0: {res['concave_fraction']:.2f})")
+        if "goodness_of_agreement" in res:
+            msg += f", goodness of agreement ({res['analytic']}) {res['goodness_of_agreement']:.3g}"
+        log(msg + f"; {wall:.1f} s on {comm.size} rank(s)", flush=True)
+    comm.barrier()
+    return 0
+
+
+def cli_main(args):
+    """Entry of `hpcabm entropy` (hpcabm/core/cli.py delegates here)."""
+    from hpcabm.core.comm import Comm, abort_on_exception
+    from hpcabm.core.config import Config, ConfigError, load_config
+    from hpcabm.models.exchange.agents import parse_agent_types
+    comm = Comm()
+    result = None
+    if comm.is_root:
+        try:
+            cfg = load_config(args.config, args.set)
+            if cfg.model != "exchange":
+                raise ConfigError(f"config error: model: entropy needs model 'exchange', got {cfg.model!r}")
+            parse_agent_types(cfg.exchange.agent_types, int(cfg.agents), int(cfg.exchange.goods))
+            result = ("ok", cfg.to_dict())
+        except ConfigError as e:
+            result = ("error", str(e))
+    status, payload = comm.bcast(result)
+    if status == "error":
+        if comm.is_root:
+            sys.stderr.write(payload + "\n")
+        sys.exit(2)
+    cfg = Config(payload)
+    return abort_on_exception(comm, run, cfg, comm, args.out)
