@@ -225,7 +225,7 @@ class Model:
         f_old = f2["f"].copy()
         w1, w2 = k.omega1, k.omega2
         if k.competitiveness == "normalized":
-            pbar = float(np.dot(f_old, price))
+            pbar = float(price.mean())           # LSD-o p2avg / l2avg: simple means over firms
             E = -w1 * price / pbar - w2 * (f2["l_prev"] + 1) / (f2["l_prev"].mean() + 1)
         else:
             E = -w1 * price - w2 * f2["l_prev"]
