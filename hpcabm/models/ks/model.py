@@ -17,6 +17,7 @@ firms' debt + overdrafts; every bank's equity and the public debt are updated fr
 `sf_error` records loans + public debt - deposits - bank equity (0 up to rounding) every period."""
 import math
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Model:
         self.comm = comm
         self.seed = int(cfg.seed)
         self.months = int(cfg.months)
-        k = cfg.ks
+        k = SimpleNamespace(**cfg.ks.to_dict())     # plain attributes: read thousands of times
         self.p = k
         self.variant = k.variant
         self.n1, self.n2 = int(k.F1), int(k.F2)
