@@ -208,7 +208,8 @@ class Model(FirmsModel):
         out["n"] = np.where(dead, 0, fs.n[s])
         out["efx"] = np.where(dead, 0, fs.efx[s])
         out["r"] = np.maximum(fs.rhat[s] / self.unit, self.p.r_min)
-        out["open"] = (fs.signal[s] > 0) & (fs.vacancies[s] > 0) & ~dead
+        # "open" = worth applying to: open with vacancies, or closed but accepting w.p. rho_c > 0
+        out["open"] = (((fs.signal[s] > 0) & (fs.vacancies[s] > 0)) | (self.p.closed_accept > 0)) & ~dead
         out["sector"] = np.where(dead, -1, fs.sector[s])
         out["price"] = np.where(dead, np.inf, fs.price[s])
         out["inv"] = np.where(dead, 0.0, fs.inv[s])

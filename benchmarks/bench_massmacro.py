@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Benchmark of MASs Macro (issue 6): speed by phase and memory per agent.
+
+    .venv/bin/python benchmarks/bench_massmacro.py --agents 1000000 --warmup 6 --months 3
+    mpiexec -n 2 .venv/bin/python benchmarks/bench_massmacro.py --agents 10000000 --warmup 2 --months 2
+
+Prints (rank 0): seconds per simulated month, seconds per month per million agents per core, the
+split by phase (labour, C market, D market, I market, wages, switching, statistics; communication is
+inside each phase), bytes of model state per agent (agent arrays + firm store, summed over ranks)
+and the peak resident memory of the ranks (ru_maxrss) per agent."""
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from hpcabm.core.comm import Comm
+from hpcabm.core.config import load_config
+from hpcabm.models.massmacro import Model
+
+
+def state_bytes(m):
+    arrays = [m.theta, m.efx, m.firm, m.join_month, m.money, m.ybar, m.wres, m.income, m.durable,
+              m.cs, m.ds, m.rationed, m.spell_start]
+    return sum(a.nbytes for a in arrays) + m.firms.nbytes()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agents", type=int, default=1_000_000)
+    p.add_argument("--warmup", type=int, default=6)
+    p.add_argument("--months", type=int, default=3)
+    p.add_argument("--markets-from", type=int, default=0)
+    a = p.parse_args()
+    comm = Comm()
+    P = comm.size
+    say = print if comm.is_root else (lambda *x, **k: None)
+    cfg = load_config(text=f"model: massmacro\nagents: {a.agents}\nmonths: {a.warmup + a.months}\n"
+                           f"seed: 1\nmassmacro: {{markets_from: {a.markets_from}}}\n")
+    t0 = time.perf_counter()
+    m = Model(cfg, comm)
+    m.initialize()
+    t_init = comm.max_int(int((time.perf_counter() - t0) * 1e3)) / 1e3
+    for _ in range(a.warmup):
+        m.step()
+    m.timers.clear()
+    t0 = time.perf_counter()
+    for _ in range(a.months):
+        m.step()
+    el = comm.max_int(int((time.perf_counter() - t0) * 1e6)) / 1e6
+    per = el / a.months
+    say(f"# MASs Macro benchmark: N = {a.agents}, {P} rank(s), timed months {a.warmup}..{a.warmup + a.months}, "
+        f"firms {m.series['firms'][-1]}, unemployment {m.series['unemployment_rate'][-1]:.3f}")
+    say(f"init: {t_init:.1f} s")
+    say(f"{per:.3f} s/month; {per * P / (a.agents / 1e6):.3f} s per month per million agents per core")
+    tim = comm.allgather(m.timers)
+    groups = {"labour": ["labour"], "C market": ["C market"], "D market": ["D market"],
+              "I market": ["I market"], "wages": ["wages"], "switching": ["switching"],
+              "production+pricing": ["production+pricing"], "statistics": ["stats"]}
+    say("phases (s/month, max over ranks): " + ", ".join(
+        f"{g} {max(sum(t.get(k, 0) for k in ks) for t in tim) / a.months:.3f}" for g, ks in groups.items()))
+    sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
+    say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
+    sb = comm.sum_int(state_bytes(m))
+    rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks {rss / 2**30:.2f} GiB = "
+        f"{rss / a.agents:.0f} bytes/agent")
+    del np
+
+
+if __name__ == "__main__":
+    main()
