@@ -217,7 +217,7 @@ class Model:
         friend_firm = self.comm.fetch(self.part.owner(fids), fids, lambda q: self.firm[q - lo])
         return fptr, friend_firm
 
-    def fetch_summaries(self, firm_ids):
+    def fetch_summaries(self, firm_ids, serve=None):
         """Summary rows (dict of contiguous columns, see _serve_summaries) of the distinct firms in
         firm_ids, fetched once per (rank, firm) from their homes, and each input's row (-1 for
         ids < 0, i.e. no firm)."""
@@ -229,7 +229,7 @@ class Model:
             uniq, inv_v = kcore.unique_ids(firm_ids[valid])
             inv = np.full(firm_ids.size, -1, dtype=np.int64)
             inv[valid] = inv_v
-        summ = self.comm.fetch(self.home(uniq), uniq, self._serve_summaries)
+        summ = self.comm.fetch(self.home(uniq), uniq, serve or self._serve_summaries)
         return {f: np.ascontiguousarray(summ[f]) for f in summ.dtype.names}, inv
 
     def _firms_dying(self, slots):

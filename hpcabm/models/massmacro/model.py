@@ -28,6 +28,7 @@ SECTORS = ("C", "D", "I")
 SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
                     ("efx", "i8"), ("r", "f8"), ("open", "i1"), ("sector", "i1"),
                     ("price", "f8"), ("inv", "f8")])
+MARKET = np.dtype([("sector", "i1"), ("price", "f8"), ("inv", "f8")])
 APPLY = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8")])
 TRANSFER = np.dtype([("agent", "i8"), ("amount", "i8")])
 DREQ = np.dtype([("fid", "i8"), ("agent", "i8"), ("key", "u8")])
@@ -165,7 +166,7 @@ class Model(FirmsModel):
 
     def _sector_candidates(self, requesters, sector, k, salt, tries_per=6):
         emp = markets.employers_of_random_agents(self, requesters, salt, k * tries_per)
-        cols, inv = self.fetch_summaries(emp.reshape(-1))
+        cols, inv = self.market_info(emp.reshape(-1))
         sec = np.full(inv.size, -1, dtype=np.int8)
         sec[inv >= 0] = cols["sector"][inv[inv >= 0]]
         good = sec.reshape(emp.shape) == sector
@@ -214,6 +215,21 @@ class Model(FirmsModel):
         out["price"] = np.where(dead, np.inf, fs.price[s])
         out["inv"] = np.where(dead, 0.0, fs.inv[s])
         return out
+
+    def _serve_market_info(self, ids):
+        """Sector, price and stock of firms (sector -1, price inf for firms that no longer exist)."""
+        fs = self.firms
+        s = fs.slots_of(ids)
+        dead = s < 0
+        s = np.maximum(s, 0)
+        out = np.empty(ids.size, dtype=MARKET)
+        out["sector"] = np.where(dead, -1, fs.sector[s])
+        out["price"] = np.where(dead, np.inf, fs.price[s])
+        out["inv"] = np.where(dead, 0.0, fs.inv[s])
+        return out
+
+    def market_info(self, firm_ids):
+        return self.fetch_summaries(firm_ids, self._serve_market_info)
 
     def _serve_orders(self, rec):
         fs = self.firms
@@ -369,9 +385,9 @@ class Model(FirmsModel):
         drawn proportional to employees, pick the cheapest with stock, and buy if they keep
         mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
         need = np.nonzero(self.durable == 0)[0]
-        extra = self._draw_sellers(need, D, int(self.p.cand_d), salt=4)[:, : int(self.p.cand_d)]
+        extra = self._draw_sellers(need, D, int(self.p.cand_d), salt=4, tries_per=3)[:, : int(self.p.cand_d)]
         cand = np.concatenate([self.ds[need], extra], axis=1)
-        cols, inv = self.fetch_summaries(cand.reshape(-1))
+        cols, inv = self.market_info(cand.reshape(-1))
         inv = inv.reshape(cand.shape)
         price = np.full(cand.shape, np.inf)
         stock = np.zeros(cand.shape)
@@ -403,7 +419,7 @@ class Model(FirmsModel):
         # the seller used replaces the dearest (or an empty) entry of the buyer's list
         used = req["fid"][ok]
         known_ids = self.ds[b]
-        kc, kinv = self.fetch_summaries(known_ids.reshape(-1))
+        kc, kinv = self.market_info(known_ids.reshape(-1))
         kinv = kinv.reshape(known_ids.shape)
         kp = np.full(known_ids.shape, np.inf)
         kp[kinv >= 0] = kc["price"][kinv[kinv >= 0]]
@@ -785,7 +801,7 @@ class Model(FirmsModel):
         rat = (u2 < self.p.switch_ration) & (self.rationed > 0)
         empty_any = (self.cs < 0).any(axis=1)
         who = np.nonzero(price_cmp | rat | empty_any)[0]
-        cand = self._draw_sellers(who, C, 1, salt=5)[:, 0]
+        cand = self._draw_sellers(who, C, 1, salt=5, tries_per=3)[:, 0]
         slot = np.minimum((u3[who] * self.KC).astype(np.int64), self.KC - 1)
         # rationing: replace a rationing seller (lowest index among those that rationed)
         rbits = self.rationed[who]
@@ -794,7 +810,7 @@ class Model(FirmsModel):
         target_slot = np.where(empty_any[who], emp_slot, np.where(rat[who], rslot, slot))
         inc = self.cs[who, target_slot]
         both = np.concatenate([inc, cand])
-        cols, inv = self.fetch_summaries(both)
+        cols, inv = self.market_info(both)
         pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
         p_inc, p_cand = pr[: who.size], pr[who.size:]
         dup = (self.cs[who] == cand[:, None]).any(axis=1)
@@ -803,7 +819,7 @@ class Model(FirmsModel):
         self.cs[who[do], target_slot[do]] = cand[do]
         # durable list: refill empty entries
         dn = np.nonzero((self.ds < 0).any(axis=1))[0]
-        dc = self._draw_sellers(dn, D, 1, salt=6)[:, 0]
+        dc = self._draw_sellers(dn, D, 1, salt=6, tries_per=3)[:, 0]
         ds_slot = np.argmax(self.ds[dn] < 0, axis=1)
         okd = dc >= 0
         self.ds[dn[okd], ds_slot[okd]] = dc[okd]
@@ -815,12 +831,12 @@ class Model(FirmsModel):
         fv = self._u(rng.MM_SWITCH, fs.id[buyers], m, 4)
         empty_f = (sup < 0).any(axis=1)
         wf = np.nonzero(empty_f | (fu < self.p.switch_price))[0]
-        fc = self._draw_firm_sellers(fs.id[buyers[wf]], I, 1, salt=8)[:, 0]
+        fc = self._draw_firm_sellers(fs.id[buyers[wf]], I, 1, salt=8, tries_per=3)[:, 0]
         fslot = np.where(empty_f[wf], np.argmax(sup[wf] < 0, axis=1),
                          np.minimum((fv[wf] * self.KI).astype(np.int64), self.KI - 1))
         finc = sup[wf, fslot] if wf.size else np.zeros(0, np.int64)
         both = np.concatenate([finc, fc])
-        cols, inv = self.fetch_summaries(both)
+        cols, inv = self.market_info(both)
         pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
         pf_inc, pf_c = pr[: wf.size], pr[wf.size:]
         fdup = (sup[wf] == fc[:, None]).any(axis=1) if wf.size else np.zeros(0, bool)
