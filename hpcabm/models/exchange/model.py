@@ -58,10 +58,9 @@ class Model:
         s["meter_m"].append(float(means[0]))
         s["meter_g1"].append(float(means[1]))
         s["meter_g2"].append(float(means[2]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s["beta"].append(float(e.meter[0] / means[0]) if means[0] > 0 else float("nan"))
-            s["nu1"].append(float(e.meter[1] / means[1]) if means[1] > 0 else float("nan"))
-            s["nu2"].append(float(e.meter[2] / means[2]) if means[2] > 0 else float("nan"))
+        # 0.0 where there is nothing to read (no meter, or no good 2): NaN would not compare equal
+        for name, c in (("beta", 0), ("nu1", 1), ("nu2", 2)):
+            s[name].append(float(e.meter[c] / means[c]) if means[c] > 0 else 0.0)
         tot = e.comm.sum_int(e.counters)
         s["trades"].append(int(tot[0] - self._last[0]))
         s["refused"].append(int(tot[1] - self._last[1]))

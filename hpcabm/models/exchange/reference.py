@@ -86,5 +86,5 @@ def lgoods(kind, eta, a1, a2, p0, p1, g1, g2, gn, ngoods):
 def satiable_u1(g, c=0.3, k=0.6):
     """U1 of eq. 18 (0 for g <= c)."""
     g = np.asarray(g, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(g > c, np.exp(-g * g / (k * (g - c))), 0.0)

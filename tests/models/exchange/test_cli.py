@@ -1,0 +1,79 @@
+"""`hpcabm entropy` and `hpcabm run` for the exchange model under mpiexec (launched from the serial
+session): entropy.h5 with its attributes and plots, the same measured values on 1 and 2 ranks,
+and results.h5 of a run bitwise identical on 1 and 3 ranks, also after a restart."""
+import h5py
+import numpy as np
+
+from tests.conftest import hpcabm
+
+ENTROPY = """model: exchange
+agents: 120
+seed: 8
+exchange: {agent_types: "cd 60 eta=3 a1=3 a2=3; cd rest eta=2 a1=2 a2=2", meter: {agents: 120}}
+entropy: {points: 4, burn_in: 30, sweeps: 150, x: [600, 1400], y: [600, 1400]}
+"""
+RUN = """model: exchange
+agents: 301
+months: 6
+seed: 4
+checkpoint: {every: 3, keep: 5}
+progress: {every: 0}
+exchange: {agent_types: "inter_tanh 150; inter_exp rest", goods: 1, sweeps_per_step: 4, meter: {agents: 50}}
+"""
+
+
+def test_entropy_cli_writes_h5_and_plots_same_on_1_and_2_ranks(tmp_path):
+    cfg = tmp_path / "e.yaml"
+    cfg.write_text(ENTROPY)
+    out = {}
+    for n in (1, 2):
+        p = hpcabm(["entropy", str(cfg), "--out", str(tmp_path / f"e{n}")], ranks=n)
+        assert p.returncode == 0, p.stderr
+        out[n] = tmp_path / f"e{n}"
+        assert (out[n] / "entropy.png").stat().st_size > 1000
+        assert (out[n] / "values.png").stat().st_size > 1000
+    with h5py.File(out[1] / "entropy.h5") as a, h5py.File(out[2] / "entropy.h5") as b:
+        for k in ("measured/beta", "measured/nu1", "measured/nu2", "measured/nu1_err", "fit/S",
+                  "analytic/S", "grid/G1", "grid/G2"):
+            assert a[k][()].tobytes() == b[k][()].tobytes(), k
+        assert a["measured/beta"].shape == (4, 4)
+        at = dict(a.attrs)
+        assert at["analytic"] == "cd" and bool(at["concave"])
+        assert 0 < at["goodness_of_fit"] < 1e-3
+        assert 0 < at["goodness_of_agreement"] < 1e-2
+        # heterogeneous CD (eq. 10): beta = sum(eta_i)/M = 300/1000
+        assert np.allclose(a["measured/beta"][()], 0.3, rtol=0.03)
+        assert b.attrs["ranks"] == 2
+
+
+def test_entropy_cli_config_error_names_the_key(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("model: exchange\nagents: 10\nexchange: {agent_types: 'cd 5; sub 4'}\n")
+    p = hpcabm(["entropy", str(cfg), "--out", str(tmp_path / "x")])
+    assert p.returncode == 2 and "exchange.agent_types" in p.stderr
+
+
+def _datasets(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+    return out
+
+
+def test_run_identical_on_1_and_3_ranks_and_after_restart(tmp_path):
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text(RUN)
+    for n in (1, 3):
+        p = hpcabm(["run", str(cfg), "--out", str(tmp_path / f"r{n}")], ranks=n)
+        assert p.returncode == 0, p.stderr
+    p = hpcabm(["run", str(cfg), "--out", str(tmp_path / "rr"), "--restart",
+                str(tmp_path / "r3" / "checkpoints" / "ckpt_m0000003.h5")], ranks=2)
+    assert p.returncode == 0, p.stderr
+    a = _datasets(tmp_path / "r1" / "results.h5")
+    assert a["series/beta"].shape == (6,) and a["final/m"].shape == (301,)
+    assert a["final/meter_m"].shape == (50,)
+    for other in ("r3", "rr"):
+        b = _datasets(tmp_path / other / "results.h5")
+        assert sorted(a) == sorted(b)
+        for k in a:
+            assert a[k].tobytes() == b[k].tobytes(), (other, k)
