@@ -29,6 +29,7 @@ cdef extern from "hp_exchange.h":
     ctypedef struct hx_type:
         int kind
         double eta, a1, a2, p0, p1
+        int compartment, contact
     ctypedef struct hx_hold:
         double m, g1, g2, gn
     ctypedef struct hx_stream:
@@ -65,7 +66,8 @@ cdef class Types:
     cdef public int n
     cdef public object bound
 
-    def __cinit__(self, kind, eta, a1, a2, p0, p1, bound):
+    def __cinit__(self, kind, eta, a1, a2, p0, p1, bound, compartment=None, contact=None):
+        """compartment, contact (per group): see hp_exchange.h; default one economy."""
         cdef int g
         self.n = len(kind)
         self.t = <hx_type *>malloc(max(self.n, 1) * sizeof(hx_type))
@@ -76,6 +78,8 @@ cdef class Types:
             self.t[g].a2 = float(a2[g])
             self.t[g].p0 = float(p0[g])
             self.t[g].p1 = float(p1[g])
+            self.t[g].compartment = 0 if compartment is None else int(compartment[g])
+            self.t[g].contact = 3 if contact is None else int(contact[g])
         self.bound = np.ascontiguousarray(bound, dtype=np.int64)
 
     def __dealloc__(self):
@@ -242,6 +246,8 @@ cdef hx_type _meter_type(meter):
     mt.eta, mt.a1, mt.a2 = meter
     mt.p0 = 0.0
     mt.p1 = 0.0
+    mt.compartment = -1
+    mt.contact = 3
     return mt
 
 

@@ -37,7 +37,12 @@ enum {
     HX_NKINDS = 8
 };
 
-typedef struct { int kind; double eta, a1, a2, p0, p1; } hx_type;
+/* compartment, contact: economies put in contact (hpcabm/analysis/entropy_contact.py) are
+ * compartments of one economy; a pair from two compartments exchanges only what both agents'
+ * contact masks allow (HX_CONTACT_MONEY | HX_CONTACT_GOODS). The meter has compartment -1. */
+typedef struct { int kind; double eta, a1, a2, p0, p1; int compartment, contact; } hx_type;
+#define HX_CONTACT_MONEY 1
+#define HX_CONTACT_GOODS 2
 typedef struct { double m, g1, g2, gn; } hx_hold;
 
 #define HX_MAX_TRIES 1000000
@@ -214,11 +219,32 @@ static int hx_price_encounter(hx_stream *s, const hx_type *ti, const hx_type *tj
     return 1;
 }
 
-/* One encounter of agents i (lower id) and j. Returns 1 on a trade, 0 if no outcome is feasible,
- * -1 if a rejection sampler gave up. `inner` = slice-sampling rounds for the non-exact goods. */
+static int hx_encounter_full(uint64_t key, const hx_type *ti, const hx_type *tj, const hx_hold *hi,
+                             const hx_hold *hj, hx_hold *oi, hx_hold *oj, int ngoods, int inner,
+                             int64_t *tries);
+
+/* One encounter of agents i (lower id) and j. Returns 1 on a trade, 0 if no outcome is feasible
+ * (or the price is refused), -1 if a rejection sampler gave up. `inner` = slice-sampling rounds
+ * for the goods without an exact sampler. */
 static int hx_encounter(uint64_t key, const hx_type *ti, const hx_type *tj, const hx_hold *hi,
                         const hx_hold *hj, hx_hold *oi, hx_hold *oj, int ngoods, int inner,
                         int64_t *tries) {
+    int r = hx_encounter_full(key, ti, tj, hi, hj, oi, oj, ngoods, inner, tries);
+    if (ti->compartment != tj->compartment && ti->compartment >= 0 && tj->compartment >= 0) {
+        /* Contact between two economies: money enters every non-price utility as a separate
+         * factor m^(eta-1), so keeping the holdings of what may not cross from the full draw is
+         * an exact draw of what may cross (price agents are excluded from contact). */
+        int mask = ti->contact & tj->contact;
+        if (!(mask & HX_CONTACT_MONEY)) { oi->m = hi->m; oj->m = hj->m; }
+        if (!(mask & HX_CONTACT_GOODS)) { oi->g1 = hi->g1; oj->g1 = hj->g1; oi->g2 = hi->g2; oj->g2 = hj->g2; }
+        if (!mask) return 0;
+    }
+    return r;
+}
+
+static int hx_encounter_full(uint64_t key, const hx_type *ti, const hx_type *tj, const hx_hold *hi,
+                             const hx_hold *hj, hx_hold *oi, hx_hold *oj, int ngoods, int inner,
+                             int64_t *tries) {
     hx_stream s = {key, 0};
     double M, G1, G2, x[2], lf;
     int r, c, exact1 = 0, exact2 = 0;

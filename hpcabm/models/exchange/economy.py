@@ -37,7 +37,9 @@ class Economy:
         self.internal = bool(internal)
         self.inner = int(inner)
         self.inter = interdependent(groups)
-        self.types = kx.Types(*type_table(groups))
+        self.types = kx.Types(*type_table(groups),
+                              compartment=[getattr(g, "compartment", 0) for g in groups],
+                              contact=[getattr(g, "contact", 3) for g in groups])
         self.part = BlockPartition(self.N, comm.size, comm.rank)
         self.ids = np.arange(self.part.lo, self.part.hi, dtype=np.int64)
         n = self.part.count
