@@ -118,8 +118,10 @@ def firms_figures(res, outdir):
 
 from hpcabm.analysis.ks_report import ks_facts, ks_figures  # noqa: E402
 
+from hpcabm.analysis.entropy_report import exchange_facts, exchange_figures  # noqa: E402
+
 REPORTS = {"firms": (firms_facts, firms_figures), "ks": (ks_facts, ks_figures),
-           "massmacro": (mm_facts, mm_figures)}
+           "massmacro": (mm_facts, mm_figures), "exchange": (exchange_facts, exchange_figures)}
 # models whose report functions also take an ensemble (series as members x periods, final tables
 # as lists per member); other models get the generic ensemble summary below
 ENSEMBLE_REPORTS = {"ks"}
