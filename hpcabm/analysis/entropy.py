@@ -10,7 +10,8 @@ known entropy where there is one, tests concavity, and writes DIR/entropy.h5 and
 
 entropy.h5
   attrs   model, config, seed, ranks, axes, n_agents, goodness_of_fit, rss, tss, concave,
-          concave_fraction, hessian_max_ratio, wall_time, [goodness_of_agreement, analytic]
+          concave_fraction, hessian_max_ratio, wall_time, [goodness_of_agreement, analytic,
+          agreement_trapezoid_floor, agreement_measurement_only (where the exact values are known)]
   /grid/x, /grid/y (axis values), /grid/M, /grid/G1, /grid/G2 (n_x, n_y)
   /measured/beta, nu1, nu2, beta_err, nu1_err, nu2_err (n_x, n_y); /measured/runtime (seconds)
   /fit/S, /fit/S_per_agent (mean zero); /analytic/S (shifted to the fit's mean) if known"""
@@ -113,6 +114,15 @@ def analyse(cfg, vals, errs):
         out["analytic"] = kind
         out["S_true"] = St - St.mean()
         out["goodness_of_agreement"] = ef.goodness_of_agreement(S, St)
+        exact = ef.analytic_gradient(kind, groups, M, G1, G2)
+        if exact is not None:
+            # the same fit applied to the exact values: what remains is measurement error alone
+            # (the trapezoid rule's own error on this grid is the floor of the agreement above)
+            vals_x = exact[cx]
+            vals_y = exact[cy]
+            St_trap = ef.fit_entropy(x, y, vals_x, vals_y)[0]
+            out["agreement_trapezoid_floor"] = ef.goodness_of_agreement(St_trap, St)
+            out["agreement_measurement_only"] = ef.goodness_of_agreement(S, St_trap)
     return out
 
 
@@ -134,6 +144,9 @@ def write_h5(path, cfg, vals, errs, secs, res, ranks, wall):
         if "goodness_of_agreement" in res:
             f.attrs["goodness_of_agreement"] = float(res["goodness_of_agreement"])
             f.attrs["analytic"] = res["analytic"]
+        for k in ("agreement_trapezoid_floor", "agreement_measurement_only"):
+            if k in res:
+                f.attrs[k] = float(res[k])
         g = f.create_group("grid")
         for name, arr in (("x", x), ("y", y), ("M", M), ("G1", G1), ("G2", G2)):
             g[name] = arr

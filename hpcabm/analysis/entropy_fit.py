@@ -114,6 +114,21 @@ def analytic_entropy(kind, groups, M, G1, G2, beta=None, nu1=None, nu2=None):
     raise ValueError(kind)
 
 
+def analytic_gradient(kind, groups, M, G1, G2):
+    """Exact (beta, nu1, nu2) on the grid where the entropy is explicit (eqs. 3, 10, 20, 25), else None."""
+    n = np.array([g.count for g in groups], float)
+    se = n @ [g.params["eta"] for g in groups]
+    s1 = n @ [g.params["a1"] for g in groups]
+    s2 = n @ [g.params["a2"] for g in groups]
+    M, G1, G2 = (np.asarray(v, float) for v in (M, G1, G2))
+    with np.errstate(divide="ignore"):
+        if kind in ("cd", "cd_price"):
+            return se / M, s1 / G1, np.where(G2 > 0, s2 / G2, np.nan)
+        if kind == "inter_exp":
+            return se / M, 1 + s1 / G1, np.full(M.shape, np.nan)
+    return None
+
+
 # ---- concavity ---------------------------------------------------------------------------------
 def concavity(x, y, vx, vy, ex, ey, nsigma=3.0):
     """Concavity test of S from the measured gradient: at every interior node, the Hessian
