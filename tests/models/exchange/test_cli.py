@@ -1,6 +1,6 @@
 """`hpcabm entropy` and `hpcabm run` for the exchange model under mpiexec (launched from the serial
-session): entropy.h5 with its attributes and plots, the same measured values on 1 and 2 ranks,
-and results.h5 of a run bitwise identical on 1 and 3 ranks, also after a restart."""
+session): entropy.h5 with its attributes and plots, config errors, and results.h5 of a run bitwise
+identical on 1 and 3 ranks, also after a restart on 2."""
 import h5py
 import numpy as np
 
@@ -22,28 +22,34 @@ exchange: {agent_types: "inter_tanh 150; inter_exp rest", goods: 1, sweeps_per_s
 """
 
 
-def test_entropy_cli_writes_h5_and_plots_same_on_1_and_2_ranks(tmp_path):
+def test_entropy_cli_writes_h5_and_plots(tmp_path):
+    """The CLI's measured values are those of the library on one rank (the 2- and 3-rank farm is
+    compared with one rank in tests/mpi/test_exchange_mpi.py)."""
+    from mpi4py import MPI
+
+    from hpcabm.analysis.entropy import measure_grid
+    from hpcabm.core.comm import Comm
+    from hpcabm.core.config import load_config
     cfg = tmp_path / "e.yaml"
     cfg.write_text(ENTROPY)
-    out = {}
-    for n in (1, 2):
-        p = hpcabm(["entropy", str(cfg), "--out", str(tmp_path / f"e{n}")], ranks=n)
-        assert p.returncode == 0, p.stderr
-        out[n] = tmp_path / f"e{n}"
-        assert (out[n] / "entropy.png").stat().st_size > 1000
-        assert (out[n] / "values.png").stat().st_size > 1000
-    with h5py.File(out[1] / "entropy.h5") as a, h5py.File(out[2] / "entropy.h5") as b:
-        for k in ("measured/beta", "measured/nu1", "measured/nu2", "measured/nu1_err", "fit/S",
-                  "analytic/S", "grid/G1", "grid/G2"):
-            assert a[k][()].tobytes() == b[k][()].tobytes(), k
+    out = tmp_path / "e1"
+    p = hpcabm(["entropy", str(cfg), "--out", str(out)], ranks=1)
+    assert p.returncode == 0, p.stderr
+    assert (out / "entropy.png").stat().st_size > 1000
+    assert (out / "values.png").stat().st_size > 1000
+    vals, errs, _ = measure_grid(load_config(text=ENTROPY), Comm(MPI.COMM_SELF))
+    with h5py.File(out / "entropy.h5") as a:
+        assert a["measured/beta"][()].tobytes() == vals[..., 0].tobytes()
+        assert a["measured/nu2_err"][()].tobytes() == errs[..., 2].tobytes()
         assert a["measured/beta"].shape == (4, 4)
         at = dict(a.attrs)
         assert at["analytic"] == "cd" and bool(at["concave"])
         assert 0 < at["goodness_of_fit"] < 1e-3
         assert 0 < at["goodness_of_agreement"] < 1e-2
+        assert at["agreement_measurement_only"] < at["goodness_of_agreement"] + at["agreement_trapezoid_floor"] * 3
         # heterogeneous CD (eq. 10): beta = sum(eta_i)/M = 300/1000
         assert np.allclose(a["measured/beta"][()], 0.3, rtol=0.03)
-        assert b.attrs["ranks"] == 2
+        assert a["analytic/S"].shape == (4, 4)
 
 
 def test_entropy_cli_config_error_names_the_key(tmp_path):
