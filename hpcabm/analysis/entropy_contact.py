@@ -244,8 +244,13 @@ def main(argv=None):
                 for k in ("max_drop", "tolerance", "non_decreasing", "mode"):
                     g.attrs[k] = r[k]
                 plot(os.path.join(args.out, f"{name}.png"), name, r, args.every)
-                va, vb = r["values_a"][:, -1], r["values_b"][:, -1]
-                print(f"{name} ({r['mode']}): values A {np.round(va, 4)} B {np.round(vb, 4)}; "
+                k0 = 2 * r["S"].size // 3
+                va, vb = r["values_a"][:, k0:].mean(axis=1), r["values_b"][:, k0:].mean(axis=1)
+                sa, sb = r["values_a"][:, k0:].std(axis=1), r["values_b"][:, k0:].std(axis=1)
+                v0a, v0b = r["values_a"][:, 0], r["values_b"][:, 0]
+                print(f"{name} ({r['mode']}): values (beta, nu1, nu2) at start A {np.round(v0a, 3)} "
+                      f"B {np.round(v0b, 3)}; last third A {np.round(va, 3)} +/- {np.round(sa, 3)} "
+                      f"B {np.round(vb, 3)} +/- {np.round(sb, 3)}; "
                       f"S(end)-S(0) {r['S'][-1] - r['S'][0]:.4g}; max drop {r['max_drop']:.3g} "
                       f"(tol {r['tolerance']:.3g}); non-decreasing {r['non_decreasing']}", flush=True)
     return 0
