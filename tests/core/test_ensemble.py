@@ -137,3 +137,13 @@ def test_design_file_points(cfg, tmp_path):
     assert run_ensemble(Comm(), str(out), base, keys, members, 1, log=quiet) == 0
     e = load_ensemble(str(out))
     assert [yaml.safe_load(x) for x in e["members"]["sweep"]["firms.friends"]] == [[2, 6], [1, 3]]
+
+
+def test_report_of_a_non_ks_ensemble_is_the_generic_summary(cfg, tmp_path, capsys):
+    from hpcabm.analysis.report import report
+    out = tmp_path / "r"
+    code, members = go(cfg, out, 2)
+    assert report(str(out)) == 0
+    text = capsys.readouterr().out
+    assert "members finished" in text and "2/2" in text and "output (window mean)" in text
+    assert (out / "report" / "facts.txt").exists()
