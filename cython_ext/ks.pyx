@@ -44,7 +44,7 @@ def beta_int(uint64_t seed, uint64_t purpose, const int64_t[::1] entity, uint64_
 def innovate(uint64_t seed, int64_t t, double[::1] A, double[::1] B, const double[::1] Lrd,
              double xi, double z1, double z2, double xlo, double xhi, double w, double mu1,
              double m2, double payback, int imit_space, const double[::1] p1, int64_t[::1] flags):
-    """Capital-good firms' search (paper eqs. 1-4; LSD _Atau/_Btau). In place: A, B (technology in
+    """Capital-good firms' search (KS_MARK1 note sec. 2; LSD _Atau/_Btau). In place: A, B (technology in
     use); flags[i] = 1 innovated, 2 imitated, 0 kept. Innovation succeeds with prob
     1 - exp(-z1 xi Lrd) and draws A(1+xA), B(1+xB), x = xlo + Beta(3,3)(xhi - xlo) independent for
     A and B. Imitation succeeds with prob 1 - exp(-z2 (1-xi) Lrd) and copies the technology of a
@@ -101,7 +101,7 @@ def innovate(uint64_t seed, int64_t t, double[::1] A, double[::1] B, const doubl
 
 def choose_suppliers(uint64_t seed, int64_t t, int64_t[::1] sup, const double[::1] cost1,
                      const double[::1] A1, double gamma, int64_t[::1] n_new):
-    """Brochures and supplier choice (paper sec. 2.1; LSD _NC/_supplier). sup[j] = current supplier
+    """Brochures and supplier choice (KS_MARK1 note sec. 2.6, 3.5; LSD _NC/_supplier). sup[j] = current supplier
     of consumption-good firm j (-1 if it exited). Each capital-good firm i sends brochures to its
     historical clients HC_i (firms with sup == i) and to NC_i = ceil(gamma HC_i) new clients drawn
     uniformly (clamped to [1, F2 - HC_i], and HC_i + NC_i >= ceil(F2/F1)). Each j picks the brochure
@@ -193,7 +193,7 @@ def plan(const double[:, ::1] vA, const int64_t[:, ::1] vn, const int64_t[:, ::1
          const int64_t[::1] nv, int64_t t, int64_t eta, const double[::1] De, const double[::1] N,
          const double[::1] pstar, const double[::1] Astar, double w, double payback, double m2,
          double iota, double u, double kmax):
-    """Production, expansion and replacement plans of consumption-good firms (paper eqs. 5-8;
+    """Production, expansion and replacement plans of consumption-good firms (KS_MARK1 note sec. 3.1-3.6;
     LSD _Q2d/_Kd/_EId/_RS/_SId). Returns (K, ucost, Qd, EI, SI, RSage, RSpay):
     K capacity (m2 x machines); ucost = mean of w/A_v over all machines (LSD _c2);
     Qd = min(max((1+iota) De - N, 0), K); desired capital Kd = max((1+iota) De - N, 0)/u;
@@ -249,7 +249,7 @@ def plan(const double[:, ::1] vA, const int64_t[:, ::1] vn, const int64_t[:, ::1
 
 def allocate(double C, const double[::1] f, const double[::1] p, const double[::1] stock,
              double tol, int maxit):
-    """Consumption market (paper eq. 11; LSD D2): real demand C/pbar (pbar = sum f p) is split by
+    """Consumption market (KS_MARK1 note sec. 3.9; LSD D2): real demand C/pbar (pbar = sum f p) is split by
     market shares; demand a firm cannot serve from its stock is re-spent, in money, at the firms
     with stock left in proportion to their shares, until less than tol is left or stock runs out.
     Returns (sold units, unfilled first-round units l, money left unspent)."""
@@ -300,7 +300,7 @@ def allocate(double C, const double[::1] f, const double[::1] p, const double[::
 def deliver(double[:, ::1] vA, int64_t[:, ::1] vn, int64_t[:, ::1] vt, int64_t[::1] nv,
             int64_t t, int64_t eta, const int64_t[::1] new_mach, const double[::1] Anew,
             const int64_t[::1] SI):
-    """End of period (paper timeline step 8; LSD _K): remove machines whose age reaches eta, then,
+    """End of period (paper timeline step 8, note sec. 5; LSD _K): remove machines whose age reaches eta, then,
     out of the replacement machines delivered (SI[j] of new_mach[j]), the least productive machines
     still installed, one for one; add the new vintage (delivered at t, usable from t+1). Vintage
     slots are compacted. Returns machines scrapped per firm."""

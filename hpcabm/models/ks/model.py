@@ -131,10 +131,10 @@ class Model:
         # 0. policy (Mark III): interest rate, fiscal rule
         bankmod.policy(self)
         r = mac["r"]
-        # 1. wage from t-1 data (paper eq. 12; LSD lags)
+        # 1. wage from t-1 data (note sec. 4; LSD lags)
         w = self._wage()
         self.w = w
-        # 2. capital-good firms: R&D, search, price (paper eqs. 1-4)
+        # 2. capital-good firms: R&D, search, price (note sec. 2)
         RD = np.where(f1["S_prev"] > 0, k.nu * f1["S_prev"], f1["RD"])
         # capital-good firms have no credit line here: R&D is capped by their liquid assets, so
         # (being paid on order) they never run an overdraft (see docs: "capital-good finance")
@@ -158,7 +158,7 @@ class Model:
         K.choose_suppliers(seed, t, sup, cost1, f1["A"], k.gamma, nnew)
         f2["sup"][:] = sup
         pstar, Astar = p1[sup], f1["A"][sup]
-        # 4. consumption-good firms: expectations, plans, replacement (paper eqs. 5-8)
+        # 4. consumption-good firms: expectations, plans, replacement (note sec. 3.1-3.6)
         if k.expectations == "myopic":
             De = f2["D_prev"]
         else:
@@ -222,7 +222,7 @@ class Model:
         income = w * L + benefits
         C = income + (mac["hh"] if k.carryover else 0.0)
         t0 = self._tick("labour", t0)
-        # 9. competitiveness and replicator (paper eqs. 9-10), then the market (eq. 11)
+        # 9. competitiveness and replicator (note sec. 3.8), then the market (sec. 3.9)
         f_old = f2["f"].copy()
         w1, w2 = k.omega1, k.omega2
         if k.competitiveness == "normalized":
@@ -354,7 +354,7 @@ class Model:
     # -- rules -----------------------------------------------------------------------------------
     def _wage(self):
         """w(t) = w(t-1) [1 + psi1 dA/A + psi2 dcpi/cpi + psi3 dU/U] from t-1 vs t-2 data
-        (paper eq. 12 with its labels: psi1 on productivity; growth rates bounded by wage_bound)."""
+        (paper form with its labels, note sec. 4: psi1 on productivity; growth rates bounded by wage_bound)."""
         k, m = self.p, self.macro
         lim = k.wage_bound
 
@@ -500,7 +500,7 @@ class Model:
 
 
 def finance(need, Qd, EI, SI, pstar, cash_free, credit):
-    """Pecking order (paper sec. 2.2; LSD _Q2/_EI/_SI): production wages, then expansion, then
+    """Pecking order (note sec. 3.7; LSD _Q2/_EI/_SI): production wages, then expansion, then
     replacement, each paid from free cash first and then from credit; an item that cannot be fully
     financed is cut (output pro rata, machines to whole units). Returns (Q, EI, SI, borrowed,
     spent on machines)."""
