@@ -1,7 +1,7 @@
 """Stylised facts of a K+S run or Monte Carlo ensemble, side by side with Dosi, Fagiolo & Roventini
 (2010) (`hpcabm report DIR`; docs/models/ks.md).
 
-Statistics follow the paper's Tables 2-3 and Section 5: growth rates of the logs; Baxter-King
+Statistics follow the paper's Tables 2-3 as listed in the note (sec. 8): growth rates of the logs; Baxter-King
 band-pass filter (6, 32, 12) on the logs; standard deviations relative to output; cross-correlations
 of the filtered series with filtered output at leads and lags (t-4 .. t+4); a Subbotin (exponential
 power, scipy `gennorm`) fit of pooled output growth rates and of firm growth rates; firm size
@@ -211,13 +211,13 @@ def ks_facts(res):
         where = "t" if best == 0 else (f"t{best:+d}")
         rows.append((f"corr(bpf {k}_t, bpf output_t)", f"{_fmt(*c0, nd=3)}; peak {cb:+.2f} at {where}", tgt, P + " Table 3"))
     rows += [
-        ("Subbotin b, output growth (pooled)", f"{m['subbotin_output_pooled']:.3f}", "~1 (Laplace: fat tails)", P + " Fig. 4"),
+        ("Subbotin b, output growth (pooled)", f"{m['subbotin_output_pooled']:.3f}", "~1 (Laplace: fat tails)", P + ""),
         ("Subbotin b, output growth (per member)", _fmt(*_mse(m["subbotin_output"]), nd=3), "< 2", P),
     ]
     if fs:
         rows += [
-            ("firm sales: skewness (normalised, pooled)", f"{fs['skew']:.2f} (n {fs['n']})", "right-skewed", P + " Fig. 5"),
-            ("firm log-sales: skewness; JB normality p", f"{fs['log_skew']:.2f}; {fs['log_jb_p']:.2g}", "not lognormal", P + " Fig. 5"),
+            ("firm sales: skewness (normalised, pooled)", f"{fs['skew']:.2f} (n {fs['n']})", "right-skewed", P),
+            ("firm log-sales: skewness; JB normality p", f"{fs['log_skew']:.2f}; {fs['log_jb_p']:.2g}", "not lognormal", P),
             ("firm sales: rank-size slope, top decile", f"{fs['zipf_slope']:.2f}", "Pareto-ish upper tail (~1.06 JEDC 2013)", "note sec. 8"),
             ("firm growth: Subbotin b; excess kurtosis", f"{fs['growth_subbotin']:.3f}; {fs['growth_kurtosis']:.1f}", "b < 2, tent-shaped", P),
         ]
