@@ -74,6 +74,12 @@ def check_value(key, spec, value):
             else:
                 raise bad
     elif t == "float":
+        if isinstance(value, str):
+            # PyYAML (YAML 1.1) reads 1e-5 (no dot) as a string: accept numeric text for floats
+            try:
+                value = float(value)
+            except ValueError:
+                raise bad from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
         value = float(value)

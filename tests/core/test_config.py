@@ -8,6 +8,13 @@ def cfg(text, overrides=()):
     return load_config(text=text, overrides=overrides)
 
 
+def test_float_keys_accept_exponent_notation_yaml_reads_as_text():
+    c = cfg("model: firms\nfirms: {activation: 4e-2}\n", ["firms.endowment=1e0"])
+    assert c.firms.activation == 0.04 and c.firms.endowment == 1.0
+    with pytest.raises(ConfigError, match="firms.activation: must be a number"):
+        cfg("model: firms\nfirms: {activation: fast}\n")
+
+
 def test_defaults_and_overrides():
     c = cfg("model: firms\n", ["months=24", "firms.substeps=20", "firms.friends=[3, 5]"])
     assert c.months == 24 and c.firms.substeps == 20 and c.firms.friends == [3.0, 5.0]
