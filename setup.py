@@ -3,7 +3,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNELS = ["core", "labour", "exchange", "ks", "massmacro"]
+KERNELS = ["core", "labour", "exchange", "ks", "massmacro", "keynes"]
 
 extensions = [
     Extension(

@@ -60,5 +60,8 @@ enum {
     HP_P_KS_SUPPLIER = 203, /* K+S: supplier drawn without brochure */
     HP_P_KS_ENTRY = 204,  /* K+S: entrants */
     HP_P_KS_BANK = 205,   /* K+S Mark III: bank of each firm */
+    HP_P_KD_GOODS = 300,  /* daily Keynesian economy: goods-market order and firm samples */
+    HP_P_KD_LABOUR = 301, /* daily Keynesian economy: labour-market order, vacancy samples */
+    /* 302..306: keynes_daily draws made from Python (hpcabm/core/rng.py KD_*) */
 };
 #endif

@@ -126,6 +126,10 @@ REPORTS = {"firms": (firms_facts, firms_figures), "ks": (ks_facts, ks_figures),
 # as lists per member); other models get the generic ensemble summary below
 ENSEMBLE_REPORTS = {"ks"}
 
+from hpcabm.analysis.keynes_report import keynes_facts, keynes_figures  # noqa: E402
+REPORTS["keynes_daily"] = (keynes_facts, keynes_figures)
+ENSEMBLE_REPORTS.add("keynes_daily")
+
 
 def ensemble_facts(res):
     """Any model's ensemble: each series' mean over the post-burn-in window, mean and spread over members."""

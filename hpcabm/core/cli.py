@@ -35,6 +35,9 @@ def _parser():
     e.add_argument("--design", metavar="FILE.yaml",
                    help="sweep points from a YAML list of mappings (dotted keys), instead of --sweep")
     e.add_argument("--ranks-per-member", type=int, default=1, help="ranks per member group (must divide the rank count)")
+    e.add_argument("--seeds", choices=["spawn", "halton"], default="spawn",
+                   help="member seeds: spawn = spawned from the (point's) config seed; halton = "
+                        "floor(H2(r+1) 2^63), the base-2 Halton/van der Corput integers")
     rp = sub.add_parser("report", help="stylised-facts table and PNG figures of a finished run")
     rp.add_argument("dir")
     en = sub.add_parser("entropy", help="entropy calorimetry of an exchange economy on a grid (DIR/entropy.h5, PNGs)")

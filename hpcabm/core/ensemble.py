@@ -3,7 +3,8 @@
 An ensemble is R runs ("members") of one config with seeds spawned from the config's seed
 (`rng.spawn_seeds`), optionally for every point of a parameter sweep (`--sweep key=v1,v2,...`;
 several sweeps form their Cartesian product) or of a design file (`--design FILE.yaml`: a list of
-points); every point reuses the same R seeds, i.e. common random numbers across points. COMM_WORLD is split into groups of `ranks_per_member` ranks; group g
+points); every point reuses the same R seeds, i.e. common random numbers across points (unless
+a point sets its own `seed`; `--seeds halton` uses base-2 Halton integers instead, see halton_seeds). COMM_WORLD is split into groups of `ranks_per_member` ranks; group g
 runs the pending members g, g+G, g+2G, ... one at a time, each through the ordinary runner
 (`hpcabm.core.runner.run`) on the group's sub-communicator, into its own run directory:
 
@@ -102,14 +103,34 @@ def _yaml_value(v):
     return yaml.safe_dump(v, default_flow_style=True).replace("\n...", "").strip()
 
 
-def plan(config_path, runs, sets=(), sweeps=(), design=None):
+def halton_seeds(n):
+    """Seeds floor(H2(k) 2^63) for k = 1..n, H2 = the base-2 Halton (van der Corput) point: the
+    bits of k reversed behind the binary point, so the product is an exact integer < 2^63.
+    (The "Halton-seed" Monte Carlo of seed 002; they only label and reproduce the runs: they give
+    no statistical advantage over spawn_seeds.)"""
+    out = []
+    for k in range(1, n + 1):
+        s, bit = 0, 62
+        while k:
+            s |= (k & 1) << bit
+            k >>= 1
+            bit -= 1
+        out.append(s)
+    return out
+
+
+def plan(config_path, runs, sets=(), sweeps=(), design=None, seeds="spawn"):
     """Every member of the ensemble: list of dicts (name, point, run, seed, sweep, config dict),
     ordered by (point, run). Points: the Cartesian product of `sweeps`, or the rows of a `design`
-    file (not both). Raises ConfigError for a bad config, --set, sweep or design value."""
+    file (not both). Member seeds: `spawn` = rng.spawn_seeds(seed of the point's config, runs)
+    (a point that sets `seed` gets its own seeds; otherwise every point shares the config's);
+    `halton` = halton_seeds(runs) for every point. Raises ConfigError for a bad config, --set,
+    sweep or design value."""
     if runs < 1:
         raise ConfigError("config error: --runs: must be >= 1")
+    if seeds not in ("spawn", "halton"):
+        raise ConfigError(f"config error: --seeds {seeds!r}: expected spawn or halton")
     base = load_config(config_path, sets)
-    seeds = rng.spawn_seeds(int(base.seed), runs)
     sw = parse_sweeps(sweeps)
     if design and sw:
         raise ConfigError("config error: --design and --sweep cannot be combined")
@@ -125,12 +146,13 @@ def plan(config_path, runs, sets=(), sweeps=(), design=None):
     for p, extra in enumerate(points):
         pcfg = load_config(config_path, list(sets) + extra)   # validates the point's values
         sweep = {k: pcfg.get(k) for k in keys}
+        pseeds = halton_seeds(runs) if seeds == "halton" else rng.spawn_seeds(int(pcfg.seed), runs)
         for r in range(runs):
             d = pcfg.to_dict()
-            d["seed"] = int(seeds[r])           # spawn_seeds gives values in the schema's range
+            d["seed"] = int(pseeds[r])          # both schemes give values in the schema's range
             if "progress" in d and quiet:
                 d["progress"]["every"] = 0      # one line per member instead of per period
-            members.append({"name": member_name(p, r), "point": p, "run": r, "seed": seeds[r],
+            members.append({"name": member_name(p, r), "point": p, "run": r, "seed": pseeds[r],
                             "sweep": sweep, "config": d})
     return base, keys, members
 
@@ -347,7 +369,7 @@ def cli_main(args):
     if world.is_root:
         try:
             base, keys, members = plan(args.config, args.runs, args.set, args.sweep,
-                                       getattr(args, "design", None))
+                                       getattr(args, "design", None), getattr(args, "seeds", "spawn"))
             planned = ("ok", (base.to_dict(), keys, members))
         except ConfigError as e:
             planned = ("error", str(e))

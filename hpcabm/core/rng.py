@@ -36,6 +36,14 @@ KS_BROCH = 202      # new-client brochures of capital-good firms
 KS_SUPPLIER = 203   # consumption-good firm drawing a supplier when it has no brochure
 KS_ENTRY = 204      # entrants' capital, liquid assets, technology and supplier
 KS_BANK = 205       # Mark III: bank of each firm (Pareto client counts)
+# daily Keynesian economy (hpcabm/models/keynes_daily; purposes >= 300)
+KD_GOODS = 300      # goods market: household order (entity 0) and firm samples (entity = household + 1)
+KD_LABOUR = 301     # labour market: searcher order (entity 0), vacancy samples and acceptance (household + 1)
+KD_FIRE = 302       # which workers a firm fires (entity = household, step = day)
+KD_INNOV = 303      # R&D success and productivity draw (entity = firm slot, step = day)
+KD_ENTRY = 304      # number of entrants (entity 0) and their draws (entity = new firm slot)
+KD_INIT = 305       # initial wealth, firm sizes, productivity, banks (entity = household or firm)
+KD_NPL = 306        # banking crisis: which loans are non-performing (entity = firm slot)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _K1 = np.uint64(0x632BE59BD9B4E019)

@@ -12,6 +12,7 @@ MODELS = {
     "exchange": "hpcabm.models.exchange",
     "massmacro": "hpcabm.models.massmacro",
     "ks": "hpcabm.models.ks",
+    "keynes_daily": "hpcabm.models.keynes_daily",
 }
 
 
