@@ -301,7 +301,9 @@ class Model:
         share_by_slot[live] = O / n
         share = self.firm_values_for_agents(share_by_slot)
         U = labour.share_utility(self.theta, self.efx, share, self.omega)
-        ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts], np.int64))
+        employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
+        ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
+                                     np.int64))
         largest = comm.max_int(int(n.max()) if n.size else 0)
         output, utility, effort = comm.exact_sums([O, U, self.efx * EFX_INV])
         firms = int(ints[0])
@@ -314,7 +316,7 @@ class Model:
         s["exit_age_sum"].append(int(ints[5]))
         s["activations"].append(int(ints[6]))
         s["largest_firm"].append(largest)
-        s["mean_size"].append(self.N / firms)
+        s["mean_size"].append(int(ints[7]) / max(firms, 1))
         s["output"].append(output)
         s["utility"].append(utility / self.N)
         s["effort"].append(effort / self.N)

@@ -908,38 +908,6 @@ class Model(FirmsModel):
         s["sold_I"].append(sums[8])
         s["spell_hist"].append(hist.tolist())
 
-    # -- labour-model statistics with unemployment -------------------------------------------
-    def _month_stats(self):
-        if not self.market_on:
-            return super()._month_stats()
-        t0 = time.perf_counter()
-        comm, fs = self.comm, self.firms
-        live = np.nonzero(fs.id >= 0)[0]
-        n = fs.n[live]
-        O = self._live_output(live)
-        share_by_slot = np.zeros(fs.capacity)
-        share_by_slot[live] = O / n
-        share = self.firm_values_for_agents(share_by_slot, 0.0)
-        U = labour.share_utility(self.theta, self.efx, share, self.omega)
-        ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts], np.int64))
-        largest = comm.max_int(int(n.max()) if n.size else 0)
-        output, utility, effort = comm.exact_sums([O, U, self.efx * EFX_INV])
-        firms = int(ints[0])
-        s = self.series
-        s["firms"].append(firms)
-        s["singletons"].append(int(ints[1]))
-        s["entries"].append(int(ints[2]))
-        s["exits"].append(int(ints[3]))
-        s["job_changes"].append(int(ints[4]))
-        s["exit_age_sum"].append(int(ints[5]))
-        s["activations"].append(int(ints[6]))
-        s["largest_firm"].append(largest)
-        s["mean_size"].append(comm.sum_int(int(self.employed.sum())) / max(firms, 1))
-        s["output"].append(output)
-        s["utility"].append(utility / self.N)
-        s["effort"].append(effort / self.N)
-        self._tick("stats", t0)
-
     # -- state I/O -------------------------------------------------------------------------------
     AGENT_COLS = ("money", "ybar", "wres", "income", "durable", "rationed", "spell_start")
 
