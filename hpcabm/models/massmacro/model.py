@@ -956,6 +956,15 @@ class Model(FirmsModel):
             out["firms"]["firm_price"] = fs.price[s]
             out["firms"]["firm_wage"] = fs.wage[s]
             out["agents"]["income"] = self.income.astype(np.float64)
+            # completed unemployment spells (length in months, month each ended), from the monthly
+            # histograms; spells of >= 120 months are recorded as 120. Rank 0 writes them.
+            hist = np.asarray(self.series["spell_hist"], dtype=np.int64).reshape(-1, SPELL_BINS)
+            if not self.comm.is_root:
+                hist = hist[:0]
+            month, length = np.nonzero(hist)
+            counts = hist[month, length]
+            out["spells"] = {"unemployment_spell": np.repeat(length, counts).astype(np.int32),
+                             "unemployment_spell_month": np.repeat(month, counts).astype(np.int32)}
             out["agents"]["tenure"] = np.where(self.employed, self.month - self.join_month, -1).astype(np.int32)
         return out
 

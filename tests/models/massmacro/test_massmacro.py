@@ -66,6 +66,19 @@ def test_labour_accounting_with_unemployment(run15):
     assert (fs.sector[s[s >= 0]] == I).all()
 
 
+def test_final_cross_sections(run15):
+    m, _ = run15
+    f = m.final_tables()
+    sp = f["spells"]
+    assert sp["unemployment_spell"].size == sum(m.series["spells_completed"])
+    assert sp["unemployment_spell"].sum() == sum(m.series["spell_months_sum"])
+    assert (np.bincount(sp["unemployment_spell_month"], minlength=15) == m.series["spells_completed"]).all()
+    assert f["firms"]["firm_sector"].size == m.series["firms"][-1]
+    assert set(np.unique(f["firms"]["firm_sector"])) <= {C, D, I}
+    assert (f["firms"]["firm_price"] > 0).all()
+    assert f["agents"]["income"].size == m.N
+
+
 def test_markets_off_gives_back_the_firms_model():
     text = "agents: 1200\nmonths: 14\nseed: 7\nfirms: {substeps: 3}\n"
     a = Model(load_config(text="model: massmacro\nmassmacro: {markets: false}\n" + text), Comm())
