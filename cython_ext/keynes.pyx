@@ -63,7 +63,7 @@ def goods_market(uint64_t seed, int64_t t, const double[::1] budget, const int64
     cdef Py_ssize_t nh = budget.shape[0], na = alive.shape[0], r, a, b, m, v, best
     cdef int64_t i, j, kk = kG
     cdef int64_t cand[64]
-    cdef double rem, want, q, pay, unmet = 0.0
+    cdef double rem, want, q, pay, pbest = 0.0, unmet = 0.0
     cdef uint64_t key, x
     cdef int ok
     if kk > 64:
@@ -96,14 +96,19 @@ def goods_market(uint64_t seed, int64_t t, const double[::1] budget, const int64
                         break
                 if ok:
                     cand[m] = j
+                    if m == 0 or price[j] < pbest or (price[j] == pbest and j < cand[best]):
+                        best = m
+                        pbest = price[j]
                     m += 1
-            # visit cheapest first (lazy selection: most households stop at the first firm)
+            # visit cheapest first (lazy selection: most households stop at the first firm, whose
+            # index `best` was found while drawing)
             for v in range(kk):
-                best = -1
-                for b in range(kk - v):
-                    j = cand[b]
-                    if best < 0 or price[j] < price[cand[best]] or (price[j] == price[cand[best]] and j < cand[best]):
-                        best = b
+                if v > 0:
+                    best = -1
+                    for b in range(kk - v):
+                        j = cand[b]
+                        if best < 0 or price[j] < price[cand[best]] or (price[j] == price[cand[best]] and j < cand[best]):
+                            best = b
                 j = cand[best]
                 cand[best] = cand[kk - v - 1]
                 want = rem / price[j]

@@ -243,6 +243,44 @@ def all_moments(res):
     return [(moments(s, fw, cfg), cfg, pt) for s, fw, cfg, pt in _members(res)]
 
 
+def implied_ga(cfg):
+    """Mean annual TFP growth implied by the R&D ratchet: 365 zeta phi s_A / sqrt(2 pi)."""
+    k = cfg.get("keynes", {})
+    return 365.0 * k.get("zeta", 0.1) * k.get("phi", 0.02) * k.get("s_A", 0.3) / np.sqrt(2 * np.pi)
+
+
+def _spearman(x, y):
+    from scipy.stats import spearmanr
+    ok = np.isfinite(x) & np.isfinite(y)
+    return float(spearmanr(x[ok], y[ok])[0]) if ok.sum() > 3 else np.nan
+
+
+def design_rows(res, ms):
+    """Design B: Spearman rank correlation of the ZLB share, CAGR and unemployment with each swept
+    parameter and with the implied TFP growth g_A (the PDF's Proposition 2 threshold g_A ~ 5.3 %)."""
+    keys = [k for k in str(res["attrs"].get("sweep_keys", "")).split(",") if k and k != "seed"]
+    if not keys or len(ms) < 5:
+        return []
+    z = np.array([m["zlb"] for m, _, _ in ms])
+    c = np.array([m.get("cagr", np.nan) for m, _, _ in ms])
+    u = np.array([m["unemployment"] for m, _, _ in ms])
+    rows = [("design: Spearman rho of (ZLB share, CAGR, unemployment) with", "", "", "")]
+    ga = np.array([implied_ga(cfg) for _, cfg, _ in ms])
+    cols = [("implied g_A = 365 zeta phi s_A/sqrt(2 pi)", ga)]
+    for k in keys:
+        sec, name = k.split(".", 1) if "." in k else ("", k)
+        cols.append((k, np.array([float(cfg.get(sec, {}).get(name, np.nan)) if sec else float(cfg.get(name, np.nan))
+                                  for _, cfg, _ in ms])))
+    for name, x in cols:
+        rows.append((f"  {name}", f"{_spearman(x, z):+.2f}, {_spearman(x, c):+.2f}, {_spearman(x, u):+.2f}", "", ""))
+    hi = ga > 0.053
+    if hi.any() and (~hi).any():
+        rows.append(("median ZLB share: g_A > 5.3 % / g_A <= 5.3 %",
+                     f"{100 * np.median(z[hi]):.1f} % ({hi.sum()}) / {100 * np.median(z[~hi]):.1f} % ({(~hi).sum()})",
+                     "PDF Prop. 2: ZLB when g_A > 5.3 %", ""))
+    return rows
+
+
 def keynes_facts(res):
     """Rows (statistic, ours: median [2.5 %, 97.5 %] over members, seed, PDF/note)."""
     ms = all_moments(res)
@@ -264,8 +302,10 @@ def keynes_facts(res):
         rows.append(("growth autocorrelation: block-bootstrap 95 % CI (n = 9)", f"[{lo:.2f}, {hi:.2f}]", "", ""))
     elif ac:
         rows.append(("growth autocorrelation: share of members < 0", f"{np.mean(np.array(ac) < 0):.2f}", "", ""))
+    rows += design_rows(res, ms) if "members" in res else []
+    paired = paired_responses(res) if "members" in res else {}
     for key, label, seed, how in PAIRED:
-        vals = paired_responses(res).get(key) if "members" in res else None
+        vals = paired.get(key)
         if vals:
             rows.append((label, _summary(vals, how), f"seed {seed}", f"{len(vals)} pairs"))
     return rows
@@ -308,11 +348,17 @@ def keynes_figures(res, outdir):
     ax[0].set_ylabel("members")
     ax[0].legend()
     ax[0].set_title("ZLB share across members")
-    cg = [100 * m.get("cagr", np.nan) for m, _, _ in ms]
-    ax[1].scatter(cg, z, s=12)
-    ax[1].set_xlabel("nominal GDP CAGR (%)")
+    ga = np.array([100 * implied_ga(cfg) for _, cfg, _ in ms])
+    if np.ptp(ga) > 0:
+        ax[1].scatter(ga, z, s=12)
+        ax[1].axvline(5.3, color="r", ls="--", label="PDF threshold 5.3 %")
+        ax[1].legend()
+        ax[1].set_xlabel("implied TFP growth g_A (%/yr)")
+    else:
+        ax[1].scatter([100 * m.get("cagr", np.nan) for m, _, _ in ms], z, s=12)
+        ax[1].set_xlabel("nominal GDP CAGR (%)")
     ax[1].set_ylabel("ZLB share (%)")
-    ax[1].set_title("ZLB share vs growth")
+    ax[1].set_title("ZLB share per member")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "zlb_hist.png"), dpi=110)
     plt.close(fig)
