@@ -22,7 +22,7 @@ import re
 import numpy as np
 
 from hpcabm import __version__
-from hpcabm.core.h5io import open_parallel, verify_file, write_table
+from hpcabm.core.h5io import atomic_parallel_file, open_parallel, verify_file, write_columns, write_table
 
 FORMAT = "hpcabm-checkpoint-1"
 _RE = re.compile(r"ckpt_m(\d+)\.h5$")
@@ -61,27 +61,16 @@ def write_tables(comm, f, tables, layout=None):
     written by rank 0 alone (the others enter the collective writes with zero rows)."""
     for tname, cols in tables.items():
         g = f.create_group(tname)
-        if not cols:
-            continue
         if (layout or {}).get(tname) == "replicated" and not comm.is_root:
             cols = {c: np.asarray(v)[:0] for c, v in cols.items()}
-        nrows = len(next(iter(cols.values())))
-        offset, total = comm.exscan_int(nrows)
-        for col, arr in cols.items():
-            write_table(comm, g, col, arr, offset, total)
+        write_columns(comm, g, cols)
 
 
 def write_checkpoint(comm, directory, model, cfg_text, keep=2, extra_attrs=None):
     """Write, verify and atomically publish a checkpoint of `model`; prune old ones."""
     tables, attrs = model.state_tables()
     path = checkpoint_path(directory, model.month)
-    tmp = path + ".tmp"
-    if comm.is_root:
-        os.makedirs(directory, exist_ok=True)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    comm.barrier()
-    with open_parallel(tmp, "w", comm) as f:
+    with atomic_parallel_file(path, comm, "checkpoint", CheckpointError) as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = __version__
         f.attrs["model"] = model.name
@@ -92,12 +81,7 @@ def write_checkpoint(comm, directory, model, cfg_text, keep=2, extra_attrs=None)
             f.attrs[k] = v
         write_series(comm, f, model.series)
         write_tables(comm, f, tables, getattr(model, "table_layout", None))
-        f.attrs["complete"] = 1
-    reason = verify_file(tmp, comm)
-    if reason:
-        raise CheckpointError(f"checkpoint {tmp} failed verification right after writing: {reason}")
     if comm.is_root:
-        os.replace(tmp, path)
         for old in list_checkpoints(directory)[keep:]:
             os.remove(old)
     comm.barrier()

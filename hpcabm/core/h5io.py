@@ -4,6 +4,7 @@ h5py skips H5Dwrite when a rank's selection is empty, which hangs collective wri
 (h5py issues #412, #965). `write_rows` goes through the low-level API and, for an empty block,
 issues the collective write with `select_none()` on both the file and the memory space."""
 import os
+from contextlib import contextmanager
 
 import h5py
 import numpy as np
@@ -127,3 +128,34 @@ def verify_file(path, comm):
             elif want is None or int(want) != c:
                 bad = bad or f"checksum mismatch in /{n}"
     return bad or None
+
+
+def write_columns(comm, group, cols):
+    """Write a table's columns (local row blocks, concatenated over ranks in rank order)."""
+    if not cols:
+        return
+    nrows = len(next(iter(cols.values())))
+    offset, total = comm.exscan_int(nrows)
+    for name, arr in cols.items():
+        write_table(comm, group, name, arr, offset, total)
+
+
+@contextmanager
+def atomic_parallel_file(path, comm, what="file", error=RuntimeError):
+    """Open `path`.tmp collectively for writing; on leaving, mark it complete, close it, verify
+    every checksum collectively and only then rename it to `path` (atomic publication)."""
+    tmp = path + ".tmp"
+    if comm.is_root:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    comm.barrier()
+    with open_parallel(tmp, "w", comm) as f:
+        yield f
+        f.attrs["complete"] = 1
+    reason = verify_file(tmp, comm)
+    if reason:
+        raise error(f"{what} {tmp} failed verification right after writing: {reason}")
+    if comm.is_root:
+        os.replace(tmp, path)
+    comm.barrier()

@@ -13,16 +13,12 @@ import numpy as np
 
 from hpcabm import __version__
 from hpcabm.core.checkpoint import write_series
-from hpcabm.core.h5io import open_parallel, verify_file, write_table
+from hpcabm.core.h5io import atomic_parallel_file, write_columns
 
 
 def write_results(comm, path, model, cfg_text, wall_time, extra_attrs=None):
-    tmp = path + ".tmp"
-    if comm.is_root:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     final = model.final_tables()
-    comm.barrier()
-    with open_parallel(tmp, "w", comm) as f:
+    with atomic_parallel_file(path, comm, "results file") as f:
         f.attrs["model"] = model.name
         f.attrs["config"] = cfg_text
         f.attrs["seed"] = int(model.seed)
@@ -35,19 +31,7 @@ def write_results(comm, path, model, cfg_text, wall_time, extra_attrs=None):
         write_series(comm, f, model.series)
         g = f.create_group("final")
         for cols in final.values():
-            if not cols:
-                continue
-            nrows = len(next(iter(cols.values())))
-            offset, total = comm.exscan_int(nrows)
-            for name, arr in cols.items():
-                write_table(comm, g, name, arr, offset, total)
-        f.attrs["complete"] = 1
-    reason = verify_file(tmp, comm)
-    if reason:
-        raise RuntimeError(f"results file {tmp} failed verification: {reason}")
-    if comm.is_root:
-        os.replace(tmp, path)
-    comm.barrier()
+            write_columns(comm, g, cols)
     return path
 
 

@@ -428,18 +428,20 @@ class Model(FirmsModel):
         r = np.nonzero(~already)[0]
         self.ds[b[r], slot[r]] = used[r]
 
+    def _queue_at_firms(self, fids, key, agent):
+        """Requests queued per firm by (key, agent): the order, each request's firm slot (-1 for a
+        firm that no longer exists), its 0-based place in its firm's queue, and validity."""
+        s = self.firms.slots_of(fids).astype(np.int64)
+        order = np.lexsort((agent, key, s))
+        so = s[order]
+        return order, so, kmm.rank_within_groups(so), so >= 0
+
     def _serve_durable_requests(self, req):
         """Indivisible requests served in hash(seed, agent, month) order while stock lasts;
         returns the price paid (money units) or -1."""
         fs = self.firms
         out = np.full(req.size, -1, dtype=np.int64)
-        if req.size == 0:
-            return out
-        s = fs.slots_of(req["fid"]).astype(np.int64)
-        order = np.lexsort((req["agent"], req["key"], s))
-        so = s[order]
-        rank_in = kmm.rank_within_groups(so)
-        valid = so >= 0
+        order, so, rank_in, valid = self._queue_at_firms(req["fid"], req["key"], req["agent"])
         cap = np.zeros(so.size)
         cap[valid] = np.floor(fs.inv[so[valid]])
         served = valid & (rank_in < cap)
@@ -772,13 +774,7 @@ class Model(FirmsModel):
         firm accepts an applicant w.p. rho_c."""
         fs = self.firms
         out = np.zeros(app.size, dtype=np.int8)
-        if app.size == 0:
-            return out
-        s = fs.slots_of(app["fid"]).astype(np.int64)
-        order = np.lexsort((app["agent"], app["prio"], s))
-        so = s[order]
-        rank_in = kmm.rank_within_groups(so)
-        valid = so >= 0
+        order, so, rank_in, valid = self._queue_at_firms(app["fid"], app["prio"], app["agent"])
         ss = np.maximum(so, 0)
         is_open = valid & (fs.signal[ss] > 0)
         vac = np.where(is_open, fs.vacancies[ss], 0)
