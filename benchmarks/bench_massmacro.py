@@ -12,8 +12,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
-
 from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
 from hpcabm.models.massmacro import Model
@@ -65,7 +63,6 @@ def main():
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks {rss / 2**30:.2f} GiB = "
         f"{rss / a.agents:.0f} bytes/agent")
-    del np
 
 
 if __name__ == "__main__":

@@ -164,7 +164,19 @@ class Model(FirmsModel):
         agents = self.part.lo + np.asarray(local_idx, dtype=np.int64)
         return self._sector_candidates(agents, sector, k, salt, tries_per)
 
+    CHUNK = 1 << 18      # requesters per exchange in candidate draws (bounds temporary memory)
+
     def _sector_candidates(self, requesters, sector, k, salt, tries_per=6):
+        """Up to k distinct candidates of `sector` per requester, drawn in chunks so that the
+        temporaries stay bounded (every rank runs the same number of chunks)."""
+        n_chunks = self.comm.max_int(-(-requesters.size // self.CHUNK))
+        if n_chunks <= 1:
+            return self._sector_candidates_block(requesters, sector, k, salt, tries_per)
+        parts = [self._sector_candidates_block(requesters[c * self.CHUNK:(c + 1) * self.CHUNK],
+                                               sector, k, salt, tries_per) for c in range(n_chunks)]
+        return np.concatenate(parts)
+
+    def _sector_candidates_block(self, requesters, sector, k, salt, tries_per):
         emp = markets.employers_of_random_agents(self, requesters, salt, k * tries_per)
         cols, inv = self.market_info(emp.reshape(-1))
         sec = np.full(inv.size, -1, dtype=np.int8)
