@@ -562,13 +562,11 @@ class Model(FirmsModel):
         fs.wage[live] = w
         # net revenue per unit of team output, smoothed
         O = self._live_output(live)
-        z = np.where(fs.sector[live] == D, 1.0 / self.q_D, 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(O > 0, (fs.revenue[live] - fs.input_cost[live]) / np.maximum(O, 1e-300), 0.0)
         r = np.maximum(r, self.p.r_min * self.unit)
         lam = self.p.r_memory
         fs.rhat[live] = lam * fs.rhat[live] + (1 - lam) * r
-        del z
         low = w < self.p.nopay_floor * fs.wbar[live]
         fs.nopay[live] = np.where(low, np.minimum(fs.nopay[live] + 1, 100), 0)
         fs.wbar[live] = np.where(fs.wbar[live] > 0, 0.9 * fs.wbar[live] + 0.1 * w, w)
