@@ -269,8 +269,11 @@ def design_rows(res, ms):
     cols = [("implied g_A = 365 zeta phi s_A/sqrt(2 pi)", ga)]
     for k in keys:
         sec, name = k.split(".", 1) if "." in k else ("", k)
-        cols.append((k, np.array([float(cfg.get(sec, {}).get(name, np.nan)) if sec else float(cfg.get(name, np.nan))
-                                  for _, cfg, _ in ms])))
+        vals = [cfg.get(sec, {}).get(name) if sec else cfg.get(name) for _, cfg, _ in ms]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals) and len(set(vals)) >= 5:
+            cols.append((k, np.array(vals, dtype=float)))
+    if len(cols) == 1 and np.ptp(ga) == 0:
+        return []                    # not a parameter design (e.g. paired shock points)
     for name, x in cols:
         rows.append((f"  {name}", f"{_spearman(x, z):+.2f}, {_spearman(x, c):+.2f}, {_spearman(x, u):+.2f}", "", ""))
     hi = ga > 0.053

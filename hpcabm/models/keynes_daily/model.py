@@ -174,9 +174,9 @@ class Model:
         tau = max(p.psi * Wbar / 365.0 * (1 + p.phi_G * (u - p.u_star)), 0.0)
         unemp = h["employer"] < 0
         n_u = int(unemp.sum())
-        gross = tau + np.where(unemp, ben, 0.0)
-        h["dep"] += gross * (1 - tax)
-        h["inc"] += gross * (1 - tax)
+        net = (tau + np.where(unemp, ben, 0.0)) * (1 - tax)
+        h["dep"] += net
+        h["inc"] += net
         spend = tau * nh + ben * n_u
         taxes = spend * tax
         # 3. shocks
@@ -259,9 +259,9 @@ class Model:
         bail = self._recapitalise(day)
         spend += bail
         entries, entry_loans = self._entry(t)
-        L = self._labour()
-        cap = self._capacity(L)
         nf = f["A"].size
+        L = np.concatenate([np.where(f["alive"][:L.size], L, 0), np.zeros(nf - L.size, dtype=L.dtype)])
+        cap = self._capacity(L)     # exits emptied their firms; entrants start with no workers
         # 10. decisions for tomorrow: demand memory, mark-up, wage, price, vacancies, firing
         n0 = dem.size
         self.dring[:n0, t % self.win] = np.where(f["alive"][:n0], dem, 0.0)
