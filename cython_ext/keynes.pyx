@@ -11,6 +11,7 @@ stream on the household's key); one 64-bit x gives two 32-bit halves; an index i
 (Lemire's multiply-shift, bias < n / 2^32, irrelevant here and identical in the twin)."""
 import numpy as np
 from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.math cimport pow, ceil, floor, INFINITY
 
 cdef extern from "hp_rng.h":
     uint64_t hp_key(uint64_t seed, uint64_t purpose, uint64_t entity, uint64_t step) nogil
@@ -231,3 +232,74 @@ def household_income(const int64_t[::1] employer, const double[::1] wage, const 
             sd += d
             si += it
     out[0] = sw; out[1] = so; out[2] = st; out[3] = sd; out[4] = si
+
+
+def capacity(const double[::1] A, const int64_t[::1] L, const double[::1] Kc, const unsigned char[::1] alive,
+             double alpha, double beta, double[::1] out):
+    """Daily capacity Y_j = A_j L_j^alpha Kc_j^beta of alive firms (PDF eq. 6; 0 for dead slots)."""
+    cdef Py_ssize_t j, n = A.shape[0]
+    cdef double k
+    with nogil:
+        for j in range(n):
+            if alive[j]:
+                k = Kc[j] if Kc[j] > 0 else 0.0
+                out[j] = A[j] * pow(<double>L[j], alpha) * pow(k, beta)
+            else:
+                out[j] = 0.0
+
+
+def plan_firms(const double[::1] D, const double[::1] cap, const double[::1] A, const double[::1] Kc,
+               const int64_t[::1] L, const unsigned char[::1] alive, double alpha, double beta,
+               double theta_hire, double theta_fire, double fire_share, double[::1] ratio,
+               int64_t[::1] vac, int64_t[::1] fire):
+    """Tomorrow's vacancies and firings (note sec. 4.4): ratio = D/Cap (inf if Cap = 0 < D);
+    L* = (D / (A Kc^beta))^(1/alpha); vacancies ceil(L* - L)+ if ratio > theta_hire; firings
+    floor(fire_share (L - L*)+) if ratio < theta_fire."""
+    cdef Py_ssize_t j, n = D.shape[0]
+    cdef double ls, x, k, ia = 1.0 / alpha
+    with nogil:
+        for j in range(n):
+            if cap[j] > 0:
+                ratio[j] = D[j] / cap[j]
+            elif D[j] > 0:
+                ratio[j] = INFINITY
+            else:
+                ratio[j] = 0.0
+            vac[j] = 0
+            fire[j] = 0
+            if not alive[j]:
+                continue
+            k = Kc[j] if Kc[j] > 1e-300 else 1e-300
+            ls = pow(D[j] / (A[j] * pow(k, beta)), ia)
+            if ratio[j] > theta_hire:
+                x = ls - <double>L[j]
+                vac[j] = <int64_t>ceil(x if x > 0.0 else 0.0)
+            if ratio[j] < theta_fire:
+                x = <double>L[j] - ls
+                fire[j] = <int64_t>floor(fire_share * (x if x > 0.0 else 0.0))
+
+
+def update_prices(const double[::1] ratio, const unsigned char[::1] alive, const unsigned char[::1] tight,
+                  double[::1] mu, double[::1] W, double[::1] P, const double[::1] A, double theta_hire,
+                  double theta_fire, double delta_mu, double c_up, double c_down, double lo, double hi,
+                  int bounded):
+    """Mark-up (PDF eq. 9), wage offer (eq. 11) and price (eq. 8) for tomorrow, in place:
+    mu += delta_mu if ratio > theta_hire else max(mu - delta_mu, 0); W = max(W + c_up [tight]
+    - c_down [slack and not tight], 0); P = (1 + mu) W / 365 / A clipped to [P lo, P hi] if bounded
+    (lo = exp(-kappa_P), hi = exp(kappa_P)); dead slots keep their price."""
+    cdef Py_ssize_t j, n = mu.shape[0]
+    cdef double t, m, w
+    with nogil:
+        for j in range(n):
+            if alive[j] and ratio[j] > theta_hire:
+                mu[j] = mu[j] + delta_mu
+            else:
+                m = mu[j] - delta_mu
+                mu[j] = m if m > 0.0 else 0.0
+            w = W[j] + c_up * (1.0 if tight[j] else 0.0) - c_down * (1.0 if (alive[j] and ratio[j] < theta_fire and not tight[j]) else 0.0)
+            W[j] = w if w > 0.0 else 0.0
+            if alive[j]:
+                t = (1 + mu[j]) * W[j] / 365.0 / A[j]
+                if bounded:
+                    t = min(max(t, P[j] * lo), P[j] * hi)
+                P[j] = t

@@ -136,24 +136,27 @@ class Model:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _capacity(self, L):
+        """Y_j = A_j L_j^alpha (K_j/K_norm)^beta (kernel; twin: reference.capacity)."""
         p, f = self.p, self.f
-        return np.where(f["alive"], f["A"] * np.power(L, p.alpha) * np.power(np.maximum(f["Kc"], 0.0), p.beta), 0.0)
+        out = np.empty(L.size)
+        K.capacity(f["A"], L.astype(np.int64, copy=False), f["Kc"], f["alive"].view(np.uint8), p.alpha, p.beta, out)
+        return out
 
     def _labour(self):
         e = self.h["employer"]
         return np.bincount(e[e >= 0], minlength=self.f["A"].size)
 
     def _plan_firms(self, L, cap):
-        """Tomorrow's vacancies and firings from D/Cap (note sec. 4.4)."""
+        """Tomorrow's vacancies and firings from D/Cap (note sec. 4.4; kernel, twin:
+        reference.plan_firms). Returns D/Cap."""
         p, f = self.p, self.f
         D = self.dring.mean(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(cap > 0, D / cap, np.where(D > 0, np.inf, 0.0))
-            Lstar = np.where(f["alive"], (D / (f["A"] * np.power(np.maximum(f["Kc"], 1e-300), p.beta))) ** (1.0 / p.alpha), 0.0)
-        hire = f["alive"] & (ratio > p.theta_hire)
-        f["vac"] = np.where(hire, np.ceil(np.maximum(Lstar - L, 0.0)), 0).astype(np.int64)
-        fire = f["alive"] & (ratio < p.theta_fire)
-        f["fire"] = np.where(fire, np.floor(p.fire_share * np.maximum(L - Lstar, 0.0)), 0).astype(np.int64)
+        n = D.size
+        ratio = np.empty(n)
+        f["vac"] = np.empty(n, dtype=np.int64)
+        f["fire"] = np.empty(n, dtype=np.int64)
+        K.plan_firms(D, cap, f["A"], f["Kc"], L.astype(np.int64, copy=False), f["alive"].view(np.uint8), p.alpha,
+                     p.beta, p.theta_hire, p.theta_fire, p.fire_share, ratio, f["vac"], f["fire"])
         return ratio
 
     # -- one day (note sec. 2) -------------------------------------------------------------------
@@ -271,15 +274,11 @@ class Model:
         E = int(L.sum())
         Wbar_new = float(np.dot(f["W"], L) / E) if E > 0 else Wbar
         alive = f["alive"]
-        up = alive & (ratio > p.theta_hire)
-        f["mu"] = np.where(up, f["mu"] + p.delta_mu, np.maximum(f["mu"] - p.delta_mu, 0.0))
-        slack = alive & (ratio < p.theta_fire) & ~tight_all
-        f["W"] = np.maximum(f["W"] + p.wage_drift * Wbar_new * tight_all
-                            - p.wage_drift * Wbar_new * (1 - p.wage_rigidity) * slack, 0.0)
-        target = (1 + f["mu"]) * f["W"] / 365.0 / f["A"]
-        if p.kappa_P > 0:
-            target = np.clip(target, f["P"] * math.exp(-p.kappa_P), f["P"] * math.exp(p.kappa_P))
-        f["P"] = np.where(alive, target, f["P"])
+        # mark-up, wage offer, price (PDF eqs. 9, 11, 8; kernel, twin: reference.update_prices)
+        K.update_prices(ratio, alive.view(np.uint8), tight_all.view(np.uint8), f["mu"], f["W"], f["P"], f["A"],
+                        p.theta_hire, p.theta_fire, p.delta_mu, p.wage_drift * Wbar_new,
+                        p.wage_drift * Wbar_new * (1 - p.wage_rigidity), math.exp(-p.kappa_P),
+                        math.exp(p.kappa_P), int(p.kappa_P > 0))
         f["tight"] = tight_all
         # households: tomorrow's budgets (PDF eqs. 3-4) from today's disposable income
         cstar = h["inc"] * self.mpc

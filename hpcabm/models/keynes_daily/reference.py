@@ -144,3 +144,32 @@ def household_income(employer, wage, bank, dep, inc, share, div_pool, dep_total,
         sd += d
         si += it
     out[:] = [sw, so, st, sd, si]
+
+
+def capacity(A, L, Kc, alive, alpha, beta, out):
+    """Twin of keynes.capacity (the NumPy form the model used before the kernel)."""
+    alive = np.asarray(alive, dtype=bool)
+    out[:] = np.where(alive, A * np.power(L, alpha) * np.power(np.maximum(Kc, 0.0), beta), 0.0)
+
+
+def plan_firms(D, cap, A, Kc, L, alive, alpha, beta, theta_hire, theta_fire, fire_share, ratio, vac, fire):
+    """Twin of keynes.plan_firms."""
+    alive = np.asarray(alive, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio[:] = np.where(cap > 0, D / cap, np.where(D > 0, np.inf, 0.0))
+        Lstar = np.where(alive, (D / (A * np.power(np.maximum(Kc, 1e-300), beta))) ** (1.0 / alpha), 0.0)
+    vac[:] = np.where(alive & (ratio > theta_hire), np.ceil(np.maximum(Lstar - L, 0.0)), 0).astype(np.int64)
+    fire[:] = np.where(alive & (ratio < theta_fire), np.floor(fire_share * np.maximum(L - Lstar, 0.0)), 0).astype(np.int64)
+
+
+def update_prices(ratio, alive, tight, mu, W, P, A, theta_hire, theta_fire, delta_mu, c_up, c_down, lo, hi, bounded):
+    """Twin of keynes.update_prices."""
+    alive, tight = np.asarray(alive, dtype=bool), np.asarray(tight, dtype=bool)
+    up = alive & (ratio > theta_hire)
+    mu[:] = np.where(up, mu + delta_mu, np.maximum(mu - delta_mu, 0.0))
+    slack = alive & (ratio < theta_fire) & ~tight
+    W[:] = np.maximum(W + c_up * tight - c_down * slack, 0.0)
+    target = (1 + mu) * W / 365.0 / A
+    if bounded:
+        target = np.clip(target, P * lo, P * hi)
+    P[:] = np.where(alive, target, P)

@@ -107,3 +107,46 @@ def test_household_income_matches_twin():
     assert abs(o[3] - 55.0) < 1e-9                                        # dividends paid in full
     assert abs((d - dep).sum() - (o[0] + o[1] - o[2])) < 1e-9             # net = gross - tax
     assert abs(bi.sum() - o[4]) < 1e-12
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_firm_rules_match_twins(seed):
+    """Capacity, vacancies/firings and mark-up/wage/price updates: kernels equal the NumPy forms bit
+    for bit (dead slots, zero capacity with and without demand, bounded and unbounded prices)."""
+    rg = np.random.default_rng(seed)
+    n = 300
+    A = rg.lognormal(0, 0.3, n)
+    L = rg.integers(0, 30, n).astype(np.int64)
+    Kc = rg.uniform(0.5, 30, n)
+    alive = rg.uniform(size=n) < 0.85
+    Kc[~alive & (np.arange(n) % 2 == 0)] = 0.0                            # exited firms' capital is scrapped
+    D = rg.uniform(0, 60, n)
+    D[::11] = 0.0
+    caps = [np.empty(n), np.empty(n)]
+    K.capacity(A, L, Kc, alive.view(np.uint8), 0.6, 0.4, caps[0])
+    R.capacity(A, L, Kc, alive, 0.6, 0.4, caps[1])
+    assert caps[0].tobytes() == caps[1].tobytes() and (caps[0][~alive] == 0).all()
+    cap = caps[0]
+    outs = []
+    for impl, al in ((K.plan_firms, alive.view(np.uint8)), (R.plan_firms, alive)):
+        ratio, vac, fire = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        impl(D, cap, A, Kc, L, al, 0.6, 0.4, 0.9, 0.5, 0.1, ratio, vac, fire)
+        outs.append((ratio, vac, fire))
+    for a, b in zip(*outs):
+        assert a.tobytes() == b.tobytes()
+    ratio, vac, fire = outs[0]
+    assert (vac > 0).any() and (fire > 0).any() and np.isinf(ratio).any()
+    tight = alive & (rg.uniform(size=n) < 0.4)
+    for bounded in (1, 0):
+        mu0, W0, P0 = rg.uniform(0, 2, n), rg.uniform(1500, 1800, n), rg.uniform(3, 8, n)
+        res = []
+        for impl, al, ti in ((K.update_prices, alive.view(np.uint8), tight.view(np.uint8)), (R.update_prices, alive, tight)):
+            mu, W, P = mu0.copy(), W0.copy(), P0.copy()
+            impl(ratio, al, ti, mu, W, P, A, 0.9, 0.5, 0.02, 0.33, 0.2, np.exp(-0.02), np.exp(0.02), bounded)
+            res.append((mu, W, P))
+        for a, b in zip(*res):
+            assert a.tobytes() == b.tobytes()
+        mu, W, P = res[0]
+        assert (P[~alive] == P0[~alive]).all() and (mu >= 0).all()
+        if bounded:
+            assert np.all(np.abs(np.log(P / P0)) <= 0.02 + 1e-12)
