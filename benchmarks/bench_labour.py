@@ -19,7 +19,6 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
 from mpi4py import MPI
 
 from hpcabm.core.checkpoint import find_restart, read_checkpoint, write_checkpoint

@@ -16,7 +16,6 @@ entropy.h5
   /measured/beta, nu1, nu2, beta_err, nu1_err, nu2_err (n_x, n_y); /measured/runtime (seconds)
   /fit/S, /fit/S_per_agent (mean zero); /analytic/S (shifted to the fit's mean) if known"""
 import os
-import sys
 import time
 
 import numpy as np
@@ -233,21 +232,14 @@ def cli_main(args):
     from hpcabm.core.comm import Comm, abort_on_exception
     from hpcabm.core.config import Config, ConfigError, load_config
     from hpcabm.models.exchange.agents import parse_agent_types
+    from hpcabm.core.cli import decide_on_root
     comm = Comm()
-    result = None
-    if comm.is_root:
-        try:
-            cfg = load_config(args.config, args.set)
-            if cfg.model != "exchange":
-                raise ConfigError(f"config error: model: entropy needs model 'exchange', got {cfg.model!r}")
-            parse_agent_types(cfg.exchange.agent_types, int(cfg.agents), int(cfg.exchange.goods))
-            result = ("ok", cfg.to_dict())
-        except ConfigError as e:
-            result = ("error", str(e))
-    status, payload = comm.bcast(result)
-    if status == "error":
-        if comm.is_root:
-            sys.stderr.write(payload + "\n")
-        sys.exit(2)
-    cfg = Config(payload)
+
+    def check():
+        cfg = load_config(args.config, args.set)
+        if cfg.model != "exchange":
+            raise ConfigError(f"config error: model: entropy needs model 'exchange', got {cfg.model!r}")
+        parse_agent_types(cfg.exchange.agent_types, int(cfg.agents), int(cfg.exchange.goods))
+        return cfg.to_dict()
+    cfg = Config(decide_on_root(comm, check))
     return abort_on_exception(comm, run, cfg, comm, args.out)

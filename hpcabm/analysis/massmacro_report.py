@@ -59,7 +59,7 @@ def facts(res):
     row("mean job tenure (months)", ten, "~30", 20 <= ten <= 40, "seed 000")
     u = s["unemployment_rate"]
     row("unemployment rate, mean", u.mean(), "0.04-0.08", 0.04 <= u.mean() <= 0.08, "note 4 #13")
-    cu, co = cycle(np.maximum(u, 1e-9)), cycle(s["output"])
+    co = cycle(s["output"])
     corr = float(np.corrcoef(u, co)[0, 1]) if u.std() > 0 else float("nan")
     row("corr(unemployment, output cycle)", corr, "< 0 (countercyclical)", corr < 0, "seed Fig 3a")
     alpha, xmin, ntail, se = stats.zipf_tail_mle(f["firm_size"])

@@ -47,6 +47,25 @@ def _parser():
     return p
 
 
+def decide_on_root(comm, fn):
+    """Run fn() on rank 0 only (config parsing, planning) and broadcast its result. If it raises
+    ConfigError, rank 0 prints the one-line message and every rank exits with status 2 together
+    (no traceback, no rank left waiting)."""
+    from hpcabm.core.config import ConfigError
+    result = None
+    if comm.is_root:
+        try:
+            result = ("ok", fn())
+        except ConfigError as e:
+            result = ("error", str(e))
+    status, payload = comm.bcast(result)
+    if status == "error":
+        if comm.is_root:
+            sys.stderr.write(payload + "\n")
+        sys.exit(2)
+    return payload
+
+
 def _fail(msg, code=2):
     sys.stderr.write(msg.rstrip() + "\n")
     sys.exit(code)
@@ -67,19 +86,9 @@ def cmd_validate(args):
 
 def cmd_run(args):
     from hpcabm.core.comm import Comm, abort_on_exception
-    from hpcabm.core.config import Config, ConfigError, load_config
+    from hpcabm.core.config import Config, load_config
     comm = Comm()
-    result = None
-    if comm.is_root:
-        try:
-            result = ("ok", load_config(args.config, args.set).to_dict())
-        except ConfigError as e:
-            result = ("error", str(e))
-    status, payload = comm.bcast(result)
-    if status == "error":
-        if comm.is_root:
-            sys.stderr.write(payload + "\n")
-        sys.exit(2)
+    payload = decide_on_root(comm, lambda: load_config(args.config, args.set).to_dict())
     cfg = Config(payload)
 
     def go():

@@ -204,7 +204,6 @@ def run_member(m, comm, out_dir, stop, log):
 def run_ensemble(world, out_dir, base, sweep_keys, members, ranks_per_member=1, log=print):
     """Run the pending members over `world` (a Comm) in groups; world rank 0 then writes
     DIR/ensemble.h5. Returns 0 when every member is finished, 3 when stopped by a signal."""
-    from hpcabm.core.comm import Comm
     from hpcabm.core.runner import EXIT_INTERRUPTED, StopFlag
     t0 = time.time()
     k = int(ranks_per_member)
@@ -364,21 +363,14 @@ def is_ensemble_dir(path):
 def cli_main(args):
     """`hpcabm ensemble` (called by hpcabm.core.cli): plan on rank 0, broadcast, run, assemble."""
     from hpcabm.core.comm import Comm, abort_on_exception
+    from hpcabm.core.cli import decide_on_root
     world = Comm()
-    planned = None
-    if world.is_root:
-        try:
-            base, keys, members = plan(args.config, args.runs, args.set, args.sweep,
-                                       getattr(args, "design", None), getattr(args, "seeds", "spawn"))
-            planned = ("ok", (base.to_dict(), keys, members))
-        except ConfigError as e:
-            planned = ("error", str(e))
-    status, payload = world.bcast(planned)
-    if status == "error":
-        if world.is_root:
-            sys.stderr.write(payload + "\n")
-        sys.exit(2)
-    base, keys, members = payload
+
+    def planned():
+        base, keys, members = plan(args.config, args.runs, args.set, args.sweep,
+                                   getattr(args, "design", None), getattr(args, "seeds", "spawn"))
+        return base.to_dict(), keys, members
+    base, keys, members = decide_on_root(world, planned)
 
     def go():
         from hpcabm.core.checkpoint import CheckpointError

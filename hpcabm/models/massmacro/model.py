@@ -797,7 +797,6 @@ class Model(FirmsModel):
 
     # 11. switching
     def _switch_sellers(self, m):
-        n = self.part.count
         ids = self.agent_ids()
         u1 = self._u(rng.MM_SWITCH, ids, m, 0)
         u2 = self._u(rng.MM_SWITCH, ids, m, 1)

@@ -13,7 +13,7 @@ def test_firm_store_add_remove_compact_against_a_dict():
         month += 1
         founders = r.choice(np.arange(lo, lo + count), size=r.integers(0, 40), replace=False)
         ids = (month + 1) * N + founders
-        slots = fs.add(ids, birth=month, n=1, efx=7)
+        fs.add(ids, birth=month, n=1, efx=7)
         ref.update({int(i): month for i in ids})
         if ref and it % 3:
             gone = r.choice(np.array(list(ref)), size=min(len(ref), r.integers(1, 50)), replace=False)
