@@ -36,30 +36,22 @@ def uniform(uint64_t seed, uint64_t purpose, const int64_t[::1] entity, uint64_t
 # 26/27-bit half and add each, with the sign, into an int64 bucket per exponent E. Integer adds are
 # exact and associative, so the buckets (and the sum they represent) do not depend on the order of
 # the values or on how they are split over ranks. Up to 2^35 values per call are safe.
-DEF EXP_OFFSET = 1100
-DEF N_BUCKETS = 2200
+cdef extern from "hp_exactsum.h":
+    void hp_acc_add(int64_t *acc, double v) nogil
+    int HP_EXP_OFFSET, HP_N_BUCKETS
+
+EXP_OFFSET = 1100
+N_BUCKETS = 2200
+
 
 def exact_sum_parts(const double[::1] values):
     """Integer buckets (N_BUCKETS, 2) representing sum(values) exactly (see exact_sum_finalize)."""
     acc = np.zeros((N_BUCKETS, 2), dtype=np.int64)
     cdef int64_t[:, ::1] A = acc
     cdef Py_ssize_t i, n = values.shape[0]
-    cdef double v, m
-    cdef int e
-    cdef int64_t M, s
     with nogil:
         for i in range(n):
-            v = values[i]
-            if v == 0.0:
-                continue
-            m = frexp(v, &e)
-            M = <int64_t>ldexp(m, 53)
-            s = 1
-            if M < 0:
-                M = -M
-                s = -1
-            A[e + EXP_OFFSET, 0] += s * (M >> 26)
-            A[e + EXP_OFFSET, 1] += s * (M & 0x3FFFFFF)
+            hp_acc_add(&A[0, 0], values[i])
     return acc
 
 

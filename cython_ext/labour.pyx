@@ -33,6 +33,9 @@ cdef extern from "hp_labour.h":
                             double b, double beta, int32_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
 
+cdef extern from "hp_exactsum.h":
+    void hp_acc_add(int64_t *acc, double v) nogil
+
 cdef extern from "hp_firmindex.h":
     int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
                        int64_t N, int64_t id) nogil
@@ -325,15 +328,46 @@ def reference_month(uint64_t seed, int32_t month, int64_t N, double omega, int n
             counters[2] += 1
 
 
-def share_utility(const double[::1] theta, const int64_t[::1] efx, const double[::1] share,
-                  double omega):
-    """U_i = share^theta_i (omega - e_i)^(1 - theta_i) with share = O_f / N_f of i's firm."""
+def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const double[::1] theta,
+                     const int32_t[::1] head, const int32_t[::1] nxt, const int64_t[::1] fid,
+                     int64_t lo, int64_t hi, int64_t N, const double[::1] share_by_slot,
+                     double omega, int64_t[:, ::1] acc_u, int64_t[:, ::1] acc_e):
+    """The monthly per-agent statistics pass in one sweep: every agent's effort, and the utility
+    U_i = share^theta_i (omega - e_i)^(1 - theta_i) of agents whose firm is homed on this rank
+    (share = O_f / N_f by slot; an agent with no firm has share 0), accumulated into exact-sum
+    buckets. Returns the local indices of agents whose firm lives on another rank (their shares
+    must be fetched; see accumulate_utility)."""
+    cdef Py_ssize_t i, n = firm.shape[0]
+    cdef int64_t f, founder, nr = 0
+    cdef int32_t s
+    cdef double e, sh
+    remote_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] remote = remote_a
+    with nogil:
+        for i in range(n):
+            e = <double>efx[i] * (1.0 / 1099511627776.0)
+            hp_acc_add(&acc_e[0, 0], e)
+            f = firm[i]
+            if f < 0:
+                sh = 0.0
+            else:
+                founder = f % N
+                if founder < lo or founder >= hi:
+                    remote[nr] = i
+                    nr += 1
+                    continue
+                s = hp_fi_find(&head[0], &nxt[0], &fid[0], lo, N, f)
+                sh = share_by_slot[s]
+            hp_acc_add(&acc_u[0, 0], pow(sh, theta[i]) * pow(omega - e, 1.0 - theta[i]))
+    return remote_a[:nr].copy()
+
+
+def accumulate_utility(const double[::1] theta, const int64_t[::1] efx, const double[::1] share,
+                       double omega, int64_t[:, ::1] acc_u):
+    """Add U_i = share_i^theta_i (omega - e_i)^(1 - theta_i) to exact-sum buckets."""
     cdef Py_ssize_t i, n = theta.shape[0]
-    out = np.empty(n)
-    cdef double[::1] o = out
     cdef double e
     with nogil:
         for i in range(n):
             e = <double>efx[i] * (1.0 / 1099511627776.0)
-            o[i] = pow(share[i], theta[i]) * pow(omega - e, 1.0 - theta[i])
-    return out
+            hp_acc_add(&acc_u[0, 0], pow(share[i], theta[i]) * pow(omega - e, 1.0 - theta[i]))

@@ -118,6 +118,14 @@ class Comm:
         self.mpi.Allreduce(parts, total, op=_mpi().SUM)
         return [_kcore.exact_sum_finalize(t) for t in total]
 
+    def exact_sums_of_parts(self, parts):
+        """Finish exact sums whose values were accumulated locally into integer buckets
+        (hpcabm.kernels.core.exact_sum_parts or a kernel using hp_exactsum.h)."""
+        stacked = np.ascontiguousarray(np.stack(parts))
+        total = np.empty_like(stacked)
+        self.mpi.Allreduce(stacked, total, op=_mpi().SUM)
+        return [_kcore.exact_sum_finalize(t) for t in total]
+
     def gather_concat(self, local, root=0):
         """Concatenate a 1-D array from all ranks in rank order on root (None elsewhere)."""
         local = np.ascontiguousarray(local)

@@ -270,17 +270,19 @@ class Model:
         return out
 
     # -- statistics --------------------------------------------------------------------------
-    def firm_values_for_agents(self, per_slot):
-        """For every local agent, the value per_slot[s] of its firm (slot s at the firm's home):
-        read here for firms homed here, fetched (deduplicated per firm) for the others. This is
-        the monthly firm -> member-rank message: one value per (firm, rank) pair."""
+    def firm_values_for_agents(self, per_slot, fill=0):
+        """For every local agent, the value per_slot[s] of its firm (slot s at the firm's home;
+        `fill` for an agent with no firm): read here for firms homed here, fetched (deduplicated
+        per firm) for the others. This is the monthly firm -> member-rank message: one value per
+        (firm, rank) pair (wages, layoff flags, output shares)."""
+        out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
         lo, hi = self.part.lo, self.part.hi
-        founder = self.firm % self.N
-        here = (founder >= lo) & (founder < hi)
-        out = np.empty(self.firm.size)
+        emp = self.firm >= 0
+        founder = np.where(emp, self.firm % self.N, -1)
+        here = emp & (founder >= lo) & (founder < hi)
         loc = np.nonzero(here)[0]
         out[loc] = per_slot[self.firms.slots_of(self.firm[loc])]
-        remote = np.nonzero(~here)[0]
+        remote = np.nonzero(emp & ~here)[0]
         uniq, inv = kcore.unique_ids(self.firm[remote])
         vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
         out[remote] = vals[inv]
@@ -299,13 +301,21 @@ class Model:
         O = self._live_output(live)
         share_by_slot = np.zeros(fs.capacity)
         share_by_slot[live] = O / n
-        share = self.firm_values_for_agents(share_by_slot)
-        U = labour.share_utility(self.theta, self.efx, share, self.omega)
+        # one sweep over the agents: effort, and utility of those whose firm is homed here; the
+        # others' shares are fetched once per (rank, firm)
+        acc_u = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
+        acc_e = np.zeros_like(acc_u)
+        remote = labour.agent_month_pass(self.firm, self.efx, self.theta, fs.head, fs.next, fs.id,
+                                         self.part.lo, self.part.hi, self.N, share_by_slot,
+                                         self.omega, acc_u, acc_e)
+        uniq, inv = kcore.unique_ids(self.firm[remote])
+        shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
+        labour.accumulate_utility(self.theta[remote], self.efx[remote], shares[inv], self.omega, acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))
         largest = comm.max_int(int(n.max()) if n.size else 0)
-        output, utility, effort = comm.exact_sums([O, U, self.efx * EFX_INV])
+        output, utility, effort = comm.exact_sums_of_parts([kcore.exact_sum_parts(O), acc_u, acc_e])
         firms = int(ints[0])
         s = self.series
         s["firms"].append(firms)

@@ -86,24 +86,6 @@ class Model(FirmsModel):
     def employed(self):
         return self.firm >= 0
 
-    def home(self, firm_ids):
-        return self.part.owner(np.asarray(firm_ids, dtype=np.int64) % self.N)
-
-    def firm_values_for_agents(self, per_slot, fill=0):
-        """Value of each local agent's firm (fill for the unemployed); see the firms model."""
-        out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
-        lo, hi = self.part.lo, self.part.hi
-        emp = self.firm >= 0
-        founder = np.where(emp, self.firm % self.N, -1)
-        here = emp & (founder >= lo) & (founder < hi)
-        loc = np.nonzero(here)[0]
-        out[loc] = per_slot[self.firms.slots_of(self.firm[loc])]
-        remote = np.nonzero(emp & ~here)[0]
-        uniq, inv = kcore.unique_ids(self.firm[remote])
-        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
-        out[remote] = vals[inv]
-        return out
-
     def _u(self, purpose, ids, step, draw=0):
         return kcore.uniform(self.seed, purpose, np.ascontiguousarray(ids, dtype=np.int64), step, draw)
 
