@@ -2,7 +2,8 @@
 """Kernels of the MASs Macro goods-market extension (seed 000; shared/notes/MASS_MACRO.md)."""
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t, int8_t
+from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t
+from libc.math cimport floor
 
 cnp.import_array()
 
@@ -160,3 +161,107 @@ def rank_within_groups(const int64_t[::1] sorted_keys):
                 r = 0
             o[i] = r
     return out
+
+
+cdef extern from "hp_agg.h":
+    ctypedef struct hp_agg:
+        int64_t *uniq
+        int64_t *tot
+        int64_t count
+    int hp_agg_init(hp_agg *a, int64_t size) nogil
+    void hp_agg_free(hp_agg *a) nogil
+    int64_t hp_agg_add(hp_agg *a, int64_t key, int64_t amount) nogil
+
+
+cdef inline int _popcount8(uint8_t x) nogil:
+    cdef int c = 0
+    while x:
+        c += x & 1
+        x >>= 1
+    return c
+
+
+def round_orders(const int64_t[:, ::1] seller, const uint8_t[::1] active,
+                 const int64_t[::1] left, int32_t[:, ::1] order_row):
+    """Pass 1 of a pro-rata order round (MASS_MACRO.md sec. 3.6, 5): buyer i splits its remaining
+    budget equally over its active sellers (bit k of active[i]), per = left // n_active, and the
+    orders are summed per distinct seller. Returns (sellers, totals) in order of first appearance
+    (row-major over (i, k)); order_row[i, k] = the seller's row there, -1 where no order is placed."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per, j
+    cdef hp_agg agg
+    cdef int failed = 0
+    if hp_agg_init(&agg, 1024) < 0:
+        hp_agg_free(&agg)
+        raise MemoryError("round_orders: aggregation table")
+    with nogil:
+        for i in range(n):
+            na = _popcount8(active[i])
+            per = left[i] // na if na > 0 else 0
+            for k in range(K):
+                order_row[i, k] = -1
+                if per > 0 and (active[i] >> k) & 1 and seller[i, k] >= 0:
+                    j = hp_agg_add(&agg, seller[i, k], per)
+                    if j < 0:
+                        failed = 1
+                        break
+                    order_row[i, k] = <int32_t>j
+            if failed:
+                break
+    if failed:
+        hp_agg_free(&agg)
+        raise MemoryError("round_orders: aggregation table")
+    uniq = np.empty(agg.count, dtype=np.int64)
+    tot = np.empty(agg.count, dtype=np.int64)
+    cdef int64_t[::1] U = uniq
+    cdef int64_t[::1] T = tot
+    for j in range(agg.count):
+        U[j] = agg.uniq[j]
+        T[j] = agg.tot[j]
+    hp_agg_free(&agg)
+    return uniq, tot
+
+
+def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
+                 const int32_t[:, ::1] order_row, const double[::1] phi, const double[::1] price,
+                 int64_t[::1] paid, double[::1] units, uint8_t[::1] rationed,
+                 bint close_unordered=False):
+    """Pass 2 of a pro-rata order round, given each seller row's fill fraction phi (-1: the seller
+    no longer exists) and price: buyer i pays floor(per * phi) to each seller it ordered from
+    (summed into paid[row]), gains spend / price units, forgets dead sellers (seller = -1) and
+    marks sellers that filled less than the whole order as rationing (bit k of rationed[i]); both
+    leave the active set. With close_unordered (the intermediate market) a seller this buyer placed
+    no order with leaves the active set too. Arithmetic in the order of the NumPy reference
+    (order_round)."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per, j, spend, spent
+    cdef double f, acc
+    with nogil:
+        for i in range(n):
+            na = _popcount8(active[i])
+            per = left[i] // na if na > 0 else 0
+            acc = 0.0
+            spent = 0
+            for k in range(K):
+                j = order_row[i, k]
+                if j < 0:
+                    if close_unordered and (active[i] >> k) & 1:
+                        active[i] &= <uint8_t>~(1 << k)
+                    continue
+                f = phi[j]
+                if f < 0:
+                    seller[i, k] = -1
+                    active[i] &= <uint8_t>~(1 << k)
+                    continue
+                spend = <int64_t>floor(<double>per * f)
+                paid[j] += spend
+                spent += spend
+                if spend > 0:
+                    acc = acc + <double>spend / price[j]
+                if f < 1.0:
+                    rationed[i] |= <uint8_t>(1 << k)
+                    active[i] &= <uint8_t>~(1 << k)
+            left[i] -= spent
+            units[i] += acc

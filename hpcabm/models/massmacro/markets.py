@@ -13,6 +13,7 @@ import numpy as np
 
 from hpcabm.core import rng
 from hpcabm.kernels import core as kcore
+from hpcabm.kernels import massmacro as kmm
 
 ORDER = np.dtype([("fid", "i8"), ("amount", "i8")])
 FILL = np.dtype([("phi", "f8"), ("price", "f8")])
@@ -52,6 +53,53 @@ def order_round(model, seller, order):
     recv, _ = model.comm.exchange(model.home(uniq), pay)
     model._receive_payments(recv)
     return spend, price, phi
+
+
+def buyers_round(model, seller, active, left, units, rationed, close_unordered=False):
+    """One pro-rata round for buyers with several sellers each, in two kernel passes and without
+    per-order temporaries beyond one int32 per (buyer, seller): the same arithmetic as
+    order_round on the flattened orders (tested equal). seller (n, K) int64 (-1: none; dead
+    sellers are set to -1), active (n,) uint8 bit set of sellers still shopped at, left (n,)
+    int64 budget (reduced by what is paid), units (n,) float64 and rationed (n,) uint8 bit set
+    are updated in place. close_unordered: a seller not ordered from this round (budget too
+    small) leaves the active set (the intermediate market's rule). Every rank must call it."""
+    order_row = np.empty(seller.shape, dtype=np.int32)
+    uniq, tot = kmm.round_orders(seller, active, left, order_row)
+    req = np.empty(uniq.size, dtype=ORDER)
+    req["fid"] = uniq
+    req["amount"] = tot
+    rep = model.comm.fetch(model.home(uniq), req, model._serve_orders)
+    paid = np.zeros(uniq.size, dtype=np.int64)
+    kmm.round_settle(seller, active, left, order_row, np.ascontiguousarray(rep["phi"]),
+                     np.ascontiguousarray(rep["price"]), paid, units, rationed, close_unordered)
+    pay = np.empty(uniq.size, dtype=ORDER)
+    pay["fid"] = uniq
+    pay["amount"] = paid
+    recv, _ = model.comm.exchange(model.home(uniq), pay)
+    model._receive_payments(recv)
+
+
+def buyers_round_numpy(model, seller, active, left, units, rationed):
+    """NumPy twin of buyers_round through order_round (the reference it is tested against)."""
+    K = seller.shape[1]
+    act = ((active[:, None] >> np.arange(K, dtype=np.uint8)) & 1).astype(bool)
+    na = act.sum(axis=1)
+    per = np.where(na > 0, left // np.maximum(na, 1), 0)
+    order = np.where(act, per[:, None], 0)
+    spend, price, phi = order_round(model, seller.reshape(-1), order.reshape(-1))
+    spend = spend.reshape(seller.shape)
+    price = price.reshape(seller.shape)
+    phi = phi.reshape(seller.shape)
+    left -= spend.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units += np.where(spend > 0, spend / price, 0.0).sum(axis=1)
+    dead = phi < 0
+    seller[dead] = -1
+    short = (phi >= 0) & (phi < 1) & (order > 0)
+    for k in range(K):
+        rationed |= (short[:, k].astype(np.uint8) << k)
+    act &= ~short & ~dead
+    active[:] = (act.astype(np.uint8) << np.arange(K, dtype=np.uint8)).sum(axis=1).astype(np.uint8)
 
 
 def employers_of_random_agents(model, requester, salt, tries):

@@ -454,24 +454,11 @@ class Model(FirmsModel):
         left = budget.astype(np.int64).copy()
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
-        active = self.cs >= 0
+        active = np.zeros(self.part.count, dtype=np.uint8)
+        for k in range(self.KC):
+            active |= (self.cs[:, k] >= 0).astype(np.uint8) << k
         for _ in range(int(self.p.rounds_c)):
-            na = active.sum(axis=1)
-            per = np.where(na > 0, left // np.maximum(na, 1), 0)
-            order = np.where(active, per[:, None], 0)
-            spend, price, phi = markets.order_round(self, self.cs.reshape(-1), order.reshape(-1))
-            spend = spend.reshape(self.cs.shape)
-            price = price.reshape(self.cs.shape)
-            phi = phi.reshape(self.cs.shape)
-            left -= spend.sum(axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                units += np.where(spend > 0, spend / price, 0.0).sum(axis=1)
-            dead = phi < 0
-            self.cs[dead] = -1
-            short = (phi >= 0) & (phi < 1) & (order > 0)
-            for k in range(self.KC):
-                self.rationed |= (short[:, k].astype(np.uint8) << k)
-            active &= ~short & ~dead
+            markets.buyers_round(self, self.cs, active, left, units, self.rationed)
         self.money -= budget - left
         return units
 
@@ -502,25 +489,19 @@ class Model(FirmsModel):
         want = np.floor(np.maximum(target - fs.inputs[buyers], 0.0) * fs.input_price[buyers])
         budget = np.minimum(want, np.floor((1 - self.p.cash_retained) * fs.cash[buyers])).astype(np.int64)
         budget = np.maximum(budget, 0)
-        sup = np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]], axis=1)[:, : self.KI]
-        active = sup >= 0
+        sup = np.ascontiguousarray(np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]],
+                                            axis=1)[:, : self.KI])
+        active = np.zeros(buyers.size, dtype=np.uint8)
+        for k in range(self.KI):
+            active |= (sup[:, k] >= 0).astype(np.uint8) << k
         left = budget.copy()
         spent_value = np.zeros(buyers.size)
         bought = np.zeros(buyers.size)
+        unused = np.zeros(buyers.size, dtype=np.uint8)
         for _ in range(int(self.p.rounds_i)):
-            na = active.sum(axis=1)
-            per = np.where(na > 0, left // np.maximum(na, 1), 0)
-            order = np.where(active, per[:, None], 0)
-            spend, price, phi = markets.order_round(self, sup.reshape(-1), order.reshape(-1))
-            spend = spend.reshape(sup.shape)
-            price = price.reshape(sup.shape)
-            phi = phi.reshape(sup.shape)
-            left -= spend.sum(axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                bought += np.where(spend > 0, spend / price, 0.0).sum(axis=1)
-            spent_value += spend.sum(axis=1)
-            sup[phi < 0] = -1
-            active &= (phi >= 1) & (sup >= 0)
+            before = left.copy()
+            markets.buyers_round(self, sup, active, left, bought, unused, close_unordered=True)
+            spent_value += before - left
         paid = budget - left
         fs.cash[buyers] -= paid
         # average cost of the input stock

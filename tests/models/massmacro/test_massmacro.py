@@ -110,6 +110,46 @@ def test_pro_rata_fills_every_order_by_the_same_fraction():
     assert spend[0] == 0 and phi[0] == -1
 
 
+def test_buyers_round_kernel_equals_its_numpy_twin():
+    """The C market's two-pass kernel round (no per-order temporaries) against order_round:
+    payments, units, rationing bits, forgotten dead sellers and firm accounts, bit for bit, with
+    rationing sellers, dead sellers, empty list entries and budgets smaller than the list."""
+    text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
+    models = []
+    for _ in range(2):
+        m = Model(load_config(text=text), Comm())
+        m.initialize()
+        m.step()
+        fs = m.firms
+        c = np.nonzero((fs.id >= 0) & (fs.sector == C))[0]
+        fs.inv[c[::3]] *= 0.05                                  # force rationing
+        m.cs[::7, 1] = 10**13 + np.arange(m.cs[::7, 1].size)   # sellers that no longer exist
+        m.cs[::11, 2] = -1
+        models.append(m)
+    g = np.random.default_rng(0)
+    budget = g.integers(0, int(models[0].unit) // 2, models[0].part.count)
+    budget[::13] = g.integers(0, 4, budget[::13].size)           # fewer money units than sellers
+    out = []
+    for m, fn in zip(models, (markets.buyers_round, markets.buyers_round_numpy)):
+        left = budget.astype(np.int64).copy()
+        units = np.zeros(m.part.count)
+        m.rationed[:] = 0
+        active = np.zeros(m.part.count, dtype=np.uint8)
+        for k in range(m.KC):
+            active |= (m.cs[:, k] >= 0).astype(np.uint8) << k
+        for _ in range(3):
+            fn(m, m.cs, active, left, units, m.rationed)
+        out.append((left, units, active))
+    (la, ua, aa), (lb, ub, ab) = out
+    a, b = models
+    assert np.array_equal(la, lb) and ua.tobytes() == ub.tobytes() and np.array_equal(aa, ab)
+    assert np.array_equal(a.cs, b.cs) and np.array_equal(a.rationed, b.rationed)
+    assert 0.05 < (a.rationed > 0).mean() < 0.95
+    assert (a.cs[::7, 1] == -1).mean() > 0.5                    # forgotten once ordered from
+    for col in ("cash", "revenue", "sales", "inv", "unmet"):
+        assert getattr(a.firms, col).tobytes() == getattr(b.firms, col).tobytes(), col
+
+
 def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
     m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
     m.initialize()
