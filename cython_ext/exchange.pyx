@@ -400,3 +400,57 @@ def lgoods(Types T, int64_t i, double g1, double g2, double gn, int ngoods):
     """log of agent i's goods utility factor (tests compare it with the NumPy twin)."""
     return hx_lgoods(_type_of(T.t, <const int64_t *>cnp.PyArray_DATA(T.bound), i), g1, g2, gn,
                      ngoods)
+
+
+DEF P_EX_CHAIN = 108   # counter-stream purpose of the test chains below (exchange purposes 100-108)
+
+
+def small_chains(uint64_t seed, Types T, hold0, int64_t nchains, int64_t steps, int ngoods,
+                 int inner):
+    """`nchains` independent runs of a tiny economy (agents 0..A-1 with the types of T, chain k
+    starting from hold0[k], shape (nchains, A, 3) of m, g1, g2), each `steps` encounters of a uniformly chosen pair
+    (lower id first), keys (seed, 108, chain, step). Returns the holdings after the last step,
+    shape (nchains, A, 3), and the counters (tests compare the stationary law of the price rule
+    with its known density)."""
+    cdef const int64_t *bound = <const int64_t *>cnp.PyArray_DATA(T.bound)
+    h0 = np.ascontiguousarray(hold0, dtype=np.float64)
+    if h0.ndim != 3 or h0.shape[0] != nchains or h0.shape[2] != 3:
+        raise ValueError("need hold0 of shape (nchains, A, 3)")
+    cdef int64_t A = h0.shape[1]
+    if A < 2 or bound[T.n] < A:
+        raise ValueError("need 2 <= A <= number of typed agents")
+    out = np.empty((nchains, A, 3), dtype=np.float64)
+    cnt = np.zeros(4, dtype=np.int64)
+    cdef double[:, :, ::1] H0 = h0
+    cdef double[:, :, ::1] o = out
+    cdef int64_t[::1] C = cnt
+    cdef double *cur = <double *>malloc(3 * A * sizeof(double))
+    cdef int64_t ch, st, i, j, a, npairs = A * (A - 1) // 2, q
+    cdef hx_hold ha, hb, oa, ob
+    cdef int r
+    cdef uint64_t key
+    try:
+        for ch in range(nchains):
+            for a in range(A):
+                cur[3 * a] = H0[ch, a, 0]; cur[3 * a + 1] = H0[ch, a, 1]; cur[3 * a + 2] = H0[ch, a, 2]
+            for st in range(steps):
+                key = hp_key(seed, P_EX_CHAIN, <uint64_t>ch, <uint64_t>st)
+                q = <int64_t>(hp_u01(hp_draw(key, 0)) * npairs)
+                i = 0
+                while q >= A - 1 - i:
+                    q -= A - 1 - i
+                    i += 1
+                j = i + 1 + q
+                ha.m = cur[3 * i]; ha.g1 = cur[3 * i + 1]; ha.g2 = cur[3 * i + 2]; ha.gn = 0.0
+                hb.m = cur[3 * j]; hb.g1 = cur[3 * j + 1]; hb.g2 = cur[3 * j + 2]; hb.gn = 0.0
+                r = hx_encounter(hp_draw(key, 1), _type_of(T.t, bound, i),
+                                 _type_of(T.t, bound, j), &ha, &hb, &oa, &ob, ngoods, inner,
+                                 &C[C_TRIES])
+                C[C_TRADES if r == 1 else (C_NOTRADE if r == 0 else C_FAILED)] += 1
+                cur[3 * i] = oa.m; cur[3 * i + 1] = oa.g1; cur[3 * i + 2] = oa.g2
+                cur[3 * j] = ob.m; cur[3 * j + 1] = ob.g1; cur[3 * j + 2] = ob.g2
+            for a in range(A):
+                o[ch, a, 0] = cur[3 * a]; o[ch, a, 1] = cur[3 * a + 1]; o[ch, a, 2] = cur[3 * a + 2]
+    finally:
+        free(cur)
+    return out, cnt

@@ -5,7 +5,7 @@
  * density proportional to the product of their utilities for the outcome (paper §2). Exact
  * samplers where the density factorises into Beta splits (Cobb-Douglas money and goods, eq. 1);
  * for price-sensitive agents (eqs. 19, 21) an exact draw from the unconstrained outcome density,
- * refused if the implied price is not acceptable (their outcome depends on the current holdings,
+ * refused if the implied price is outside the band of either agent (their outcome depends on the current holdings,
  * so an MCMC move would change the process); otherwise a univariate slice
  * sampler (Neal 2003, shrinkage from the whole feasible interval) on each pooled good, which leaves
  * the pair's conditional density invariant.
@@ -29,7 +29,7 @@ enum {
     HX_SAT = 3,         /* eq. 18  m^(eta-1) g2^(a2-1) exp(-g1^2/(k(g1-c))), 0 for g1 <= c;
                                    p0 = c, p1 = k                                                 */
     HX_PRICE = 4,       /* eq. 19  g'^(a1-1) m'^(eta-1) if the implied price is acceptable;
-                                   p0 = mu1 (lowest selling price), p1 = mu2 (highest buying)   */
+                                   p0 = mu1, p1 = mu2: the band of acceptable prices        */
     HX_PRICE_SUM = 5,   /* eq. 21  (g+g')^(a1-1) (m+m')^(eta-1), same price rule                  */
     HX_INTER_EXP = 6,   /* eq. 22  m^(eta-1) g^(a1-1) exp(g - gn)                                 */
     HX_INTER_TANH = 7,  /* eqs. 22, 26  m^(eta-1) g^(a1-1) U(g - gn),
@@ -178,17 +178,21 @@ static double hx_shifted_split(hx_stream *s, double a, double b, double si, doub
     return -1.0;
 }
 
-/* Price-sensitive encounter (one good; paper §4.2). As in the paper, a trade is rejected (by one
- * or other agent) if its implied price is not acceptable, and the outcome is otherwise drawn from
- * the product of the utilities without the price condition (eq. 19: CD; eq. 21: shifted by the
- * current holdings). So the outcome is proposed from that density on the whole pair simplex and
- * the pair keeps its holdings if the price is refused; this is what makes the eq. 19 economy
- * reversible with respect to the CD distribution (the normaliser does not depend on the current
- * state). Implied price p = dm/dg where the first agent gives dg of the good for dm of money.
- * Between two price-sensitive agents the seller refuses p < its mu1 and the buyer p > its mu2
- * (§4.2 and footnote 3: trades between different classes can be irreversible); with a CD partner
- * (e.g. the meter) the price agent refuses any p outside its [mu1, mu2] (eq. 19 as written;
- * otherwise the partner could be made to give money and goods at once). */
+/* Price-sensitive encounter (one good; paper §4.2). Eqs. 19 and 21 give each price-sensitive
+ * agent a utility that is 0 unless mu1 <= (m'-m)/(g-g') <= mu2, its own band, whether it buys or
+ * sells; the implied price p = dm/dg is the same for both agents of the pair, so the product of
+ * the two utilities is non-zero only when p lies in the band of every price-sensitive agent of the
+ * pair (the intersection of the bands; a CD partner such as the meter has no band). The outcome is
+ * proposed from the product of the utilities without the price condition (eq. 19: CD; eq. 21:
+ * shifted by the current holdings) on the whole pair simplex, and the pair keeps its holdings if p
+ * is outside the allowed band. The condition is symmetric (the reverse trade has the same p), so
+ * with eq. 19 every encounter is reversible with respect to the product of the CD utilities on the
+ * simplex (the proposal's normaliser does not depend on the current split), as the paper says;
+ * with eq. 21 a lone pair is reversible with respect to the proposal's normaliser. An earlier
+ * reading (the seller refuses p < its mu1, the buyer p > its mu2; §4.2's example of classes whose
+ * bands do not overlap) made trades between nested classes irreversible: the wider class sold
+ * cheap and bought dear and lost its wealth to the narrower one without end (tests/models/exchange/
+ * test_samplers.py, docs/models/exchange.md). */
 static int hx_price_encounter(hx_stream *s, const hx_type *ti, const hx_type *tj,
                               const hx_hold *hi, const hx_hold *hj, hx_hold *oi, hx_hold *oj,
                               int64_t *tries) {
@@ -205,14 +209,10 @@ static int hx_price_encounter(hx_stream *s, const hx_type *ti, const hx_type *tj
     dg = hi->g1 - xg;
     if (dg == 0.0) return 0;
     p = dm / dg;
-    if (pi && pj) {
-        if (dg > 0.0) { lo = ti->p0; hi_ = tj->p1; }   /* first agent sells */
-        else { lo = tj->p0; hi_ = ti->p1; }
-    } else {
-        const hx_type *pa = pi ? ti : tj;
-        lo = pa->p0;
-        hi_ = pa->p1;
-    }
+    lo = 0.0;
+    hi_ = INFINITY;
+    if (pi) { lo = ti->p0; hi_ = ti->p1; }
+    if (pj) { lo = fmax(lo, tj->p0); hi_ = fmin(hi_, tj->p1); }
     if (!(p >= lo && p <= hi_)) return 0;
     oi->m = xm; oj->m = M - xm;
     oi->g1 = xg; oj->g1 = G - xg;
