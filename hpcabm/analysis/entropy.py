@@ -2,7 +2,9 @@
 
 At every node of a grid of (G1, G2) at fixed M (or (M, G1) for one-good economies) a fresh
 economy is equilibrated with a CD meter attached and the meter's readings beta = eta/<m>,
-nu_j = alpha_j/<g_j> are taken as time averages with batch-means error bars. Grid points are
+nu_j = alpha_j/<g_j> are taken as time averages; their error bars come from the integrated
+autocorrelation time of each meter series (Sokal's window; hpcabm.analysis.autocorr), which
+matters where the meter relaxes slowly (price-sensitive economies). Grid points are
 independent: they are farmed over sub-communicators of `entropy.ranks_per_point` ranks
 (Comm.split), each point with its own seed derived from (seed, point index), so the measured values
 do not depend on how many ranks run the job. Rank 0 then fits S (eq. 6), compares it with the
@@ -14,6 +16,9 @@ entropy.h5
           agreement_trapezoid_floor, agreement_measurement_only (where the exact values are known)]
   /grid/x, /grid/y (axis values), /grid/M, /grid/G1, /grid/G2 (n_x, n_y)
   /measured/beta, nu1, nu2, beta_err, nu1_err, nu2_err (n_x, n_y); /measured/runtime (seconds)
+  /measured/tau_beta, tau_nu1, tau_nu2: integrated autocorrelation times (sweeps) of the meter's
+          mean m, g1, g2; /measured/*_err_batch: batch-means errors (entropy.batches blocks), for
+          comparison; attrs error_method, tau_max, n_over_tau_min, unreliable_points (n < 50 tau)
   /fit/S, /fit/S_per_agent (mean zero); /analytic/S (shifted to the fit's mean) if known"""
 import os
 import time
@@ -47,8 +52,8 @@ def point_seed(seed, k):
 
 def measure_point(cfg, comm, M, G1, G2, seed):
     """Equilibrate one economy at (M, G1, G2) with the meter and read it.
-    Returns (values (beta, nu1, nu2), errors, seconds)."""
-    from hpcabm.models.exchange.economy import readings
+    Returns (values (beta, nu1, nu2), errors, seconds, detail (readings_detail))."""
+    from hpcabm.models.exchange.economy import readings_detail
     from hpcabm.models.exchange.model import build_economy, start
     t0 = time.perf_counter()
     econ = build_economy(cfg, comm, seed=seed)
@@ -57,12 +62,13 @@ def measure_point(cfg, comm, M, G1, G2, seed):
     start(econ, cfg, M, G1, G2)
     econ.sweeps(int(cfg.entropy.burn_in))
     sums = econ.sweeps(int(cfg.entropy.sweeps))
-    val, err = readings(sums, econ.n_meter, econ.meter, int(cfg.entropy.batches))
-    return val, err, time.perf_counter() - t0
+    d = readings_detail(sums, econ.n_meter, econ.meter, int(cfg.entropy.batches))
+    return d["val"], d["err"], time.perf_counter() - t0, d
 
 
 def measure_grid(cfg, comm, log=None):
-    """Measured (values, errors, runtime) arrays, shape (n_x, n_y, 3), on every rank."""
+    """Measured (values, errors, runtime, extra) arrays, shape (n_x, n_y, 3) (runtime (n_x, n_y)),
+    on every rank; extra: tau, err_batch (n_x, n_y, 3), reliable (n_x, n_y, 3), n (sweeps)."""
     x, y, M, G1, G2 = grid(cfg)
     npts = M.size
     rpp = int(cfg.entropy.ranks_per_point)
@@ -75,10 +81,10 @@ def measure_grid(cfg, comm, log=None):
     if color < ngroups:
         for k in range(color, npts, ngroups):
             idx = np.unravel_index(k, M.shape)
-            val, err, sec = measure_point(cfg, sub, M[idx], G1[idx], G2[idx],
-                                          point_seed(int(cfg.seed), k))
+            val, err, sec, d = measure_point(cfg, sub, M[idx], G1[idx], G2[idx],
+                                             point_seed(int(cfg.seed), k))
             if sub.is_root:
-                mine.append((k, val, err, sec))
+                mine.append((k, val, err, sec, d["tau"], d["err_batch"], d["reliable"]))
                 if log:
                     log(f"[entropy] point {k + 1}/{npts} (M={M[idx]:g}, G1={G1[idx]:g}, "
                         f"G2={G2[idx]:g}): beta={val[0]:.5g} nu1={val[1]:.5g} nu2={val[2]:.5g} "
@@ -87,11 +93,14 @@ def measure_grid(cfg, comm, log=None):
     vals = np.full(M.shape + (3,), np.nan)
     errs = np.full(M.shape + (3,), np.nan)
     secs = np.zeros(M.shape)
+    extra = {"tau": np.full(M.shape + (3,), np.nan), "err_batch": np.full(M.shape + (3,), np.nan),
+             "reliable": np.ones(M.shape + (3,), dtype=bool), "n": int(cfg.entropy.sweeps)}
     for part in comm.allgather(mine):
-        for k, val, err, sec in part:
+        for k, val, err, sec, tau, errb, rel in part:
             idx = np.unravel_index(k, M.shape)
             vals[idx], errs[idx], secs[idx] = val, err, sec
-    return vals, errs, secs
+            extra["tau"][idx], extra["err_batch"][idx], extra["reliable"][idx] = tau, errb, rel
+    return vals, errs, secs, extra
 
 
 def analyse(cfg, vals, errs):
@@ -125,7 +134,7 @@ def analyse(cfg, vals, errs):
     return out
 
 
-def write_h5(path, cfg, vals, errs, secs, res, ranks, wall):
+def write_h5(path, cfg, vals, errs, secs, res, ranks, wall, extra=None):
     import h5py
     x, y, M, G1, G2 = grid(cfg)
     tmp = path + ".tmp"
@@ -154,6 +163,16 @@ def write_h5(path, cfg, vals, errs, secs, res, ranks, wall):
             g[name] = vals[..., c]
             g[name + "_err"] = errs[..., c]
         g["runtime"] = secs
+        if extra is not None:
+            for c, name in enumerate(("beta", "nu1", "nu2")):
+                g["tau_" + name] = extra["tau"][..., c]
+                g[name + "_err_batch"] = extra["err_batch"][..., c]
+            f.attrs["error_method"] = ("integrated autocorrelation time, Sokal window c=5 "
+                                       "(hpcabm.analysis.autocorr), delta method")
+            tau = extra["tau"][np.isfinite(extra["tau"])]
+            f.attrs["tau_max"] = float(tau.max()) if tau.size else float("nan")
+            f.attrs["n_over_tau_min"] = float(extra["n"] / tau.max()) if tau.size else float("nan")
+            f.attrs["unreliable_points"] = int(np.sum(~extra["reliable"].all(axis=-1)))
         g = f.create_group("fit")
         g["S"] = res["S"]
         g["S_per_agent"] = res["S"] / int(cfg.agents)
@@ -211,12 +230,13 @@ def run(cfg, comm, out_dir, log=print):
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, "config.yaml"), "w") as f:
             f.write(cfg.yaml())
-    vals, errs, secs = measure_grid(cfg, comm, log=say if int(cfg.entropy.points) ** 2 <= 400 else None)
+    vals, errs, secs, extra = measure_grid(cfg, comm,
+                                           log=say if int(cfg.entropy.points) ** 2 <= 400 else None)
     if comm.is_root:
         res = analyse(cfg, vals, errs)
         wall = time.time() - t0
         path = write_h5(os.path.join(out_dir, "entropy.h5"), cfg, vals, errs, secs, res,
-                        comm.size, wall)
+                        comm.size, wall, extra)
         plots(out_dir, cfg, vals, res)
         msg = (f"[entropy] {path}: goodness of fit {res['goodness_of_fit']:.3g}, concave "
                f"{res['concave']} (fraction of nodes with lambda_max <= 0: {res['concave_fraction']:.2f})")

@@ -205,17 +205,37 @@ class Economy:
 
 def readings(sums, n_meter, meter, batches=20):
     """Meter readings from per-sweep meter totals (paper §2): beta = eta/<m>, nu_j = alpha_j/<g_j>,
-    where <.> is the time average of the meter's mean holdings; standard errors by batch means
-    (the series is cut into `batches` consecutive blocks) and the delta method.
-    Returns (values (3,), errors (3,))."""
-    means = np.asarray(sums) / n_meter
-    nb = max(2, min(int(batches), means.shape[0]))
-    usable = means.shape[0] - means.shape[0] % nb
+    where <.> is the time average of the meter's mean holdings; standard errors from the
+    integrated autocorrelation time of each series (Sokal's window, hpcabm.analysis.autocorr) and
+    the delta method. Returns (values (3,), errors (3,)); see `readings_detail`."""
+    d = readings_detail(sums, n_meter, meter, batches)
+    return d["val"], d["err"]
+
+
+def readings_detail(sums, n_meter, meter, batches=20):
+    """As `readings`, plus per component (m, g1, g2): tau (integrated autocorrelation time in
+    sweeps), window (Sokal's W), reliable (n >= 50 tau) and err_batch (the batch-means error with
+    `batches` consecutive blocks, kept for comparison: it is too small when a block is not much
+    longer than tau)."""
+    from hpcabm.analysis.autocorr import mean_error
+    means = np.asarray(sums, dtype=np.float64) / n_meter
+    n = means.shape[0]
+    nb = max(2, min(int(batches), n))
+    usable = n - n % nb
     bm = means[:usable].reshape(nb, -1, 3).mean(axis=1)
     avg = means.mean(axis=0)
-    se = bm.std(axis=0, ddof=1) / np.sqrt(nb)
+    se_b = bm.std(axis=0, ddof=1) / np.sqrt(nb)
+    se = np.full(3, np.nan)
+    tau = np.full(3, np.nan)
+    win = np.zeros(3, dtype=np.int64)
+    rel = np.ones(3, dtype=bool)
+    for c in range(3):
+        if avg[c] > 0:
+            se[c], tau[c], win[c], rel[c] = mean_error(means[:, c])
     ex = np.asarray(meter, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         val = np.where(avg > 0, ex / avg, np.nan)
         err = val * se / avg
-    return val, err
+        err_b = val * se_b / avg
+    return {"val": val, "err": err, "tau": tau, "window": win, "reliable": rel,
+            "err_batch": err_b, "n": n}

@@ -37,11 +37,14 @@ def test_entropy_cli_writes_h5_and_plots(tmp_path):
     assert p.returncode == 0, p.stderr
     assert (out / "entropy.png").stat().st_size > 1000
     assert (out / "values.png").stat().st_size > 1000
-    vals, errs, _ = measure_grid(load_config(text=ENTROPY), Comm(MPI.COMM_SELF))
+    vals, errs, _, extra = measure_grid(load_config(text=ENTROPY), Comm(MPI.COMM_SELF))
     with h5py.File(out / "entropy.h5") as a:
         assert a["measured/beta"][()].tobytes() == vals[..., 0].tobytes()
         assert a["measured/nu2_err"][()].tobytes() == errs[..., 2].tobytes()
         assert a["measured/beta"].shape == (4, 4)
+        assert a["measured/tau_beta"][()].tobytes() == extra["tau"][..., 0].tobytes()
+        assert np.all(a["measured/tau_nu1"][()] >= 0.5) and a["measured/nu1_err_batch"].shape == (4, 4)
+        assert a.attrs["tau_max"] >= 0.5 and "Sokal" in a.attrs["error_method"]
         at = dict(a.attrs)
         assert at["analytic"] == "cd" and bool(at["concave"])
         assert 0 < at["goodness_of_fit"] < 1e-3
