@@ -7,7 +7,8 @@
 Prints (rank 0): seconds per simulated month, seconds per month per million agents per core, the
 split by phase (labour, C market, D market, I market, wages, switching, statistics; communication is
 inside each phase), bytes of model state per agent (agent arrays + firm store, summed over ranks)
-and the peak resident memory of the ranks (ru_maxrss) per agent."""
+and the peak resident memory of the ranks (ru_maxrss) per agent. Also the CPU time of all ranks per
+month, which a machine shared with other jobs inflates far less than wall time."""
 import argparse
 import resource
 import time
@@ -43,14 +44,19 @@ def main():
         m.step()
     m.timers.clear()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for _ in range(a.months):
         m.step()
     el = comm.max_int(int((time.perf_counter() - t0) * 1e6)) / 1e6
+    cpu = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
     per = el / a.months
     say(f"# MASs Macro benchmark: N = {a.agents}, {P} rank(s), timed months {a.warmup}..{a.warmup + a.months}, "
         f"firms {m.series['firms'][-1]}, unemployment {m.series['unemployment_rate'][-1]:.3f}")
     say(f"init: {t_init:.1f} s")
     say(f"{per:.3f} s/month; {per * P / (a.agents / 1e6):.3f} s per month per million agents per core")
+    say(f"CPU time of all ranks: {cpu / a.months:.3f} s/month = {cpu / a.months / (a.agents / 1e6):.3f} CPU-s "
+        f"per month per million agents (on a shared machine this, not wall time, is the figure to compare; "
+        f"with several ranks it includes MPI's busy waiting)")
     tim = comm.allgather(m.timers)
     groups = {"labour": ["labour"], "C market": ["C market"], "D market": ["D market"],
               "I market": ["I market"], "wages": ["wages"], "switching": ["switching"],
