@@ -43,6 +43,7 @@ def main():
     for _ in range(a.warmup):
         m.step()
     m.timers.clear()
+    comm.mpi_seconds = 0.0
     t0 = time.perf_counter()
     c0 = time.process_time()
     for _ in range(a.months):
@@ -63,6 +64,9 @@ def main():
               "production+pricing": ["production+pricing"], "statistics": ["stats"]}
     say("phases (s/month, max over ranks): " + ", ".join(
         f"{g} {max(sum(t.get(k, 0) for k in ks) for t in tim) / a.months:.3f}" for g, ks in groups.items()))
+    mpi_s = comm.allgather(comm.mpi_seconds / a.months)
+    say(f"communication (inside the phases above: reductions and all-to-alls, including waiting for "
+        f"the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
     sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
     sb = comm.sum_int(state_bytes(m))

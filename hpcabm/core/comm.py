@@ -9,6 +9,7 @@ counts with np.bincount and displacements with cumsum, swaps counts with Alltoal
 bytes with one Alltoallv using a contiguous MPI datatype of the record size (so counts are in
 records, not bytes)."""
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -46,6 +47,14 @@ class Comm:
         self.rank = self.mpi.Get_rank()
         self.size = self.mpi.Get_size()
         self._types = {}
+        self.mpi_seconds = 0.0     # wall time inside reductions and all-to-alls (incl. waiting)
+
+    def _timed(self, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.mpi_seconds += time.perf_counter() - t0
 
     # -- basic -------------------------------------------------------------------------------
     @property
@@ -78,28 +87,28 @@ class Comm:
         scalar = np.ndim(values) == 0
         a = np.atleast_1d(np.asarray(values, dtype=np.int64))
         out = np.empty_like(a)
-        self.mpi.Allreduce(a, out, op=_mpi().SUM)
+        self._timed(self.mpi.Allreduce, a, out, op=_mpi().SUM)
         return int(out[0]) if scalar else out
 
     def max_int(self, values):
         scalar = np.ndim(values) == 0
         a = np.atleast_1d(np.asarray(values, dtype=np.int64))
         out = np.empty_like(a)
-        self.mpi.Allreduce(a, out, op=_mpi().MAX)
+        self._timed(self.mpi.Allreduce, a, out, op=_mpi().MAX)
         return int(out[0]) if scalar else out
 
     def min_int(self, values):
         scalar = np.ndim(values) == 0
         a = np.atleast_1d(np.asarray(values, dtype=np.int64))
         out = np.empty_like(a)
-        self.mpi.Allreduce(a, out, op=_mpi().MIN)
+        self._timed(self.mpi.Allreduce, a, out, op=_mpi().MIN)
         return int(out[0]) if scalar else out
 
     def sum_uint_wrap(self, value):
         """Sum of uint64 values modulo 2^64 (checksums)."""
         a = np.array([value], dtype=np.uint64)
         out = np.empty_like(a)
-        self.mpi.Allreduce(a, out, op=_mpi().SUM)
+        self._timed(self.mpi.Allreduce, a, out, op=_mpi().SUM)
         return int(out[0])
 
     def exact_sum(self, values):
@@ -107,7 +116,7 @@ class Comm:
         are split over ranks and ordered (integer superaccumulator, see cython_ext/core.pyx)."""
         parts = _kcore.exact_sum_parts(np.ascontiguousarray(values, dtype=np.float64))
         total = np.empty_like(parts)
-        self.mpi.Allreduce(parts, total, op=_mpi().SUM)
+        self._timed(self.mpi.Allreduce, parts, total, op=_mpi().SUM)
         return _kcore.exact_sum_finalize(total)
 
     def exact_sums(self, columns):
@@ -115,7 +124,7 @@ class Comm:
         parts = np.stack([_kcore.exact_sum_parts(np.ascontiguousarray(c, dtype=np.float64))
                           for c in columns])
         total = np.empty_like(parts)
-        self.mpi.Allreduce(parts, total, op=_mpi().SUM)
+        self._timed(self.mpi.Allreduce, parts, total, op=_mpi().SUM)
         return [_kcore.exact_sum_finalize(t) for t in total]
 
     def exact_sums_of_parts(self, parts):
@@ -123,7 +132,7 @@ class Comm:
         (hpcabm.kernels.core.exact_sum_parts or a kernel using hp_exactsum.h)."""
         stacked = np.ascontiguousarray(np.stack(parts))
         total = np.empty_like(stacked)
-        self.mpi.Allreduce(stacked, total, op=_mpi().SUM)
+        self._timed(self.mpi.Allreduce, stacked, total, op=_mpi().SUM)
         return [_kcore.exact_sum_finalize(t) for t in total]
 
     def gather_concat(self, local, root=0):
@@ -173,8 +182,8 @@ class Comm:
         np.cumsum(recv_counts[:-1], out=rd[1:])
         sbuf = np.ascontiguousarray(send).view(np.uint8) if send.size else np.empty(0, np.uint8)
         rbuf = recv.view(np.uint8) if recv.size else np.empty(0, np.uint8)
-        self.mpi.Alltoallv([sbuf, (send_counts.astype(np.int32), sd.astype(np.int32)), t],
-                           [rbuf, (recv_counts.astype(np.int32), rd.astype(np.int32)), t])
+        self._timed(self.mpi.Alltoallv, [sbuf, (send_counts.astype(np.int32), sd.astype(np.int32)), t],
+                    [rbuf, (recv_counts.astype(np.int32), rd.astype(np.int32)), t])
         return recv
 
     def exchange(self, dest, records):
@@ -189,7 +198,7 @@ class Comm:
         order = np.argsort(dest, kind="stable")
         send_counts = np.bincount(dest, minlength=self.size).astype(np.int64)
         recv_counts = np.empty(self.size, dtype=np.int64)
-        self.mpi.Alltoall(send_counts, recv_counts)
+        self._timed(self.mpi.Alltoall, send_counts, recv_counts)
         recv = self._alltoallv(records[order], send_counts, recv_counts, records.dtype)
         return recv, Route(order, send_counts, recv_counts)
 
