@@ -69,6 +69,22 @@ def main():
         f"the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
     sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
+    # reference in the same process: one C-market round by the kernel and by its NumPy twin
+    import numpy as np
+    from hpcabm.models.massmacro import markets
+    budget = np.maximum(np.minimum(m.money, m.ybar.astype(np.int64)), 0)
+    act0 = np.zeros(m.part.count, dtype=np.uint8)
+    for k in range(m.KC):
+        act0 |= (m.cs[:, k] >= 0).astype(np.uint8) << k
+    cpu_round = {}
+    for name, fn in (("numpy", markets.buyers_round_numpy), ("kernel", markets.buyers_round)):
+        cs, act, left = m.cs.copy(), act0.copy(), budget.copy()
+        units, rat = np.zeros(m.part.count), np.zeros(m.part.count, dtype=np.uint8)
+        c0 = time.process_time()
+        fn(m, cs, act, left, units, rat)
+        cpu_round[name] = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
+    say(f"one C-market round, CPU of all ranks: NumPy twin {cpu_round['numpy']:.3f} s, kernel "
+        f"{cpu_round['kernel']:.3f} s (ratio {cpu_round['numpy'] / max(cpu_round['kernel'], 1e-9):.2f})")
     sb = comm.sum_int(state_bytes(m))
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks {rss / 2**30:.2f} GiB = "
