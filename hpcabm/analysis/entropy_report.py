@@ -1,5 +1,5 @@
 """`hpcabm report DIR` for an exchange-model run: the meter's readings (paper §2) over the window
-after burn_in with batch-means errors, against the CD prediction (eqs. 3, 10) when it applies."""
+after burn_in with errors from the integrated autocorrelation time (hpcabm.analysis.autocorr), against the CD prediction (eqs. 3, 10) when it applies."""
 import os
 
 import numpy as np
@@ -7,6 +7,7 @@ import numpy as np
 
 def exchange_facts(res):
     import yaml
+    from hpcabm.analysis.autocorr import mean_error
     from hpcabm.analysis.entropy_fit import analytic_kind
     from hpcabm.models.exchange.agents import parse_agent_types
     cfg = yaml.safe_load(res["attrs"]["config"])
@@ -26,9 +27,7 @@ def exchange_facts(res):
         if name == "nu2" and ex["goods"] == 1:
             continue
         v = np.asarray(s[name], float)[burn:]
-        nb = max(2, min(10, v.size))
-        bm = v[: v.size - v.size % nb].reshape(nb, -1).mean(axis=1) if v.size >= 2 else v
-        err = bm.std(ddof=1) / np.sqrt(bm.size) if bm.size > 1 else float("nan")
+        err, tau, _, reliable = mean_error(v) if v.size >= 2 else (float("nan"), float("nan"), 0, False)
         ref = ""
         if kind in ("cd", "cd_price"):
             ref = f"{sum(g.count * g.params[key[name]] for g in groups) / tot[name]:.5g}"
@@ -36,7 +35,9 @@ def exchange_facts(res):
             ref = f"{1 + sum(g.count * g.params['a1'] for g in groups) / tot[name]:.5g}"
         elif kind == "inter_exp":
             ref = f"{sum(g.count * g.params['eta'] for g in groups) / tot[name]:.5g}"
-        rows.append((f"meter {name} (time average)", f"{v.mean():.5g} +/- {err:.2g}", ref,
+        flag = "" if reliable else ", fewer than 50 tau: error unreliable"
+        rows.append((f"meter {name} (time average)",
+                     f"{v.mean():.5g} +/- {err:.2g} (tau = {tau:.3g} steps{flag})", ref,
                      "eqs. 3, 10, 25" if ref else ""))
     tr = np.asarray(s["trades"], float)[burn:]
     rf = np.asarray(s["refused"], float)[burn:]

@@ -71,9 +71,15 @@ class Economy:
         stationary law of a CD economy with those exponents. Satiable agents start with G1/N of
         good 1 (a Gamma draw could fall below c, where their utility is 0). Meter agent k draws
         Gamma(eta_m)/beta0 etc. with the CD guesses beta0 = sum(eta_i)/M, nu0_j = sum(a_j,i)/G_j.
-        Burn-in sweeps then remove what is not right in this start."""
+        Burn-in sweeps then remove what is not right in this start. Price-sensitive agents with
+        the eq. 21 utility (kind 5) start from the shapes eta/2, a1/2: their economies read
+        beta M / N ~ eta/2 (measured: ~1.5-1.8 for eta = 3), so this start (EE and meter guess)
+        is much nearer their steady state than the CD law, whose meter took ~4000 sweeps to
+        relax (docs/models/exchange.md)."""
         from hpcabm.kernels import exchange as kx_
         kinds, eta, a1, a2, p0, p1, bound = (np.asarray(x) for x in _per_group(self.groups))
+        half = np.where(kinds == 5, 0.5, 1.0)
+        eta, a1, a2 = eta * half, a1 * half, a2 * half
         g = np.searchsorted(bound, self.ids, side="right") - 1
         tot = [M, G1, G2 if self.ngoods == 2 else 0.0]
         shapes = [eta[g], a1[g], a2[g]]
