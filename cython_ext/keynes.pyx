@@ -32,6 +32,47 @@ cdef inline int64_t _pick(uint64_t half, int64_t n) noexcept nogil:
     return <int64_t>(((half & 0xFFFFFFFFULL) * <uint64_t>n) >> 32)
 
 
+cdef double _pw(const double* a, Py_ssize_t n, Py_ssize_t stride) noexcept nogil:
+    """NumPy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src, blocks of 128 with 8
+    accumulators): 0.0 + _pw(a, n, 1) is bitwise np.sum of a contiguous float64 array
+    (tested: test_kernels.test_pairwise_sum_is_numpy_sum), so kernels can return sums that equal
+    the NumPy reductions the model used before."""
+    cdef Py_ssize_t i, n2
+    cdef double res, r0, r1, r2, r3, r4, r5, r6, r7
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i * stride]
+        return res
+    elif n <= 128:
+        r0 = a[0]; r1 = a[stride]; r2 = a[2 * stride]; r3 = a[3 * stride]
+        r4 = a[4 * stride]; r5 = a[5 * stride]; r6 = a[6 * stride]; r7 = a[7 * stride]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[i * stride]; r1 += a[(i + 1) * stride]; r2 += a[(i + 2) * stride]; r3 += a[(i + 3) * stride]
+            r4 += a[(i + 4) * stride]; r5 += a[(i + 5) * stride]; r6 += a[(i + 6) * stride]; r7 += a[(i + 7) * stride]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[i * stride]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pw(a, n2, stride) + _pw(a + n2 * stride, n - n2, stride)
+
+
+cdef inline double _sum(const double[::1] x) noexcept nogil:
+    if x.shape[0] == 0:
+        return 0.0
+    return 0.0 + _pw(&x[0], x.shape[0], 1)
+
+
+def pairwise_sum(const double[::1] x):
+    """np.sum(x) of a contiguous float64 array, computed by the kernels' _pw (exposed for tests)."""
+    return _sum(x)
+
+
 cdef void _shuffle(int64_t[::1] a, uint64_t key) noexcept nogil:
     """Fisher-Yates: for i = n-1..1 swap a[i] with a[j], j uniform in [0, i] from draw i."""
     cdef Py_ssize_t i, j, n = a.shape[0]
@@ -50,6 +91,99 @@ def permutation(uint64_t seed, uint64_t purpose, int64_t t, int64_t n):
     return out
 
 
+cdef double _goods(uint64_t seed, int64_t t, const double[::1] budget, const int64_t[::1] alive,
+                   const double[::1] price, double[::1] cap, int64_t kk, double[::1] spent,
+                   double[::1] revenue, double[::1] sold, double[::1] demand, int64_t[::1] o) noexcept nogil:
+    """The goods market proper (see goods_market); o = scratch of size nh for the order."""
+    cdef Py_ssize_t nh = budget.shape[0], na = alive.shape[0], r, a, b, m, v, best = 0
+    cdef int64_t i, j
+    cdef int64_t cand[64]
+    cdef double rem, want, q, pay, pbest = 0.0, unmet = 0.0
+    cdef uint64_t key, x
+    cdef int ok
+    for r in range(nh):
+        o[r] = r
+    _shuffle(o, hp_key(seed, 300, 0, <uint64_t>t))
+    for r in range(nh):
+        i = o[r]
+        rem = budget[i]
+        if rem <= 0 or na == 0:
+            continue
+        key = hp_key(seed, 300, <uint64_t>(i + 1), <uint64_t>t)
+        # kk distinct firms: draw d gives candidates from its low, then high, 32 bits.
+        # Fast path: take the first kk draws at once; if they are distinct (almost always when
+        # kk << na) they are exactly what the loop below would accept, in the same order.
+        for a in range(0, kk, 2):
+            x = _sm(key, <uint64_t>(a // 2))
+            cand[a] = alive[_pick(x, na)]
+            if a + 1 < kk:
+                cand[a + 1] = alive[_pick(x >> 32, na)]
+        ok = 1
+        for a in range(1, kk):
+            for b in range(a):
+                ok &= cand[a] != cand[b]
+        if ok:
+            best = 0
+            pbest = price[cand[0]]
+            for a in range(1, kk):
+                j = cand[a]
+                if price[j] < pbest or (price[j] == pbest and j < cand[best]):
+                    best = a
+                    pbest = price[j]
+            m = kk
+        else:
+            m = 0
+        a = 0
+        while m < kk:
+            x = _sm(key, <uint64_t>(a // 2))
+            if a % 2 == 1:
+                x = x >> 32
+            a += 1
+            j = alive[_pick(x, na)]
+            ok = 1
+            for b in range(m):
+                if cand[b] == j:
+                    ok = 0
+                    break
+            if ok:
+                cand[m] = j
+                if m == 0 or price[j] < pbest or (price[j] == pbest and j < cand[best]):
+                    best = m
+                    pbest = price[j]
+                m += 1
+        # visit cheapest first (lazy selection: most households stop at the first firm, whose
+        # index `best` was found while drawing)
+        for v in range(kk):
+            if v > 0:
+                best = -1
+                for b in range(kk - v):
+                    j = cand[b]
+                    if best < 0 or price[j] < price[cand[best]] or (price[j] == price[cand[best]] and j < cand[best]):
+                        best = b
+            j = cand[best]
+            cand[best] = cand[kk - v - 1]
+            want = rem / price[j]
+            demand[j] += want
+            if cap[j] <= 0:
+                continue
+            if want <= cap[j]:
+                q = want
+                pay = rem
+            else:
+                q = cap[j]
+                pay = q * price[j]
+            cap[j] -= q
+            sold[j] += q
+            revenue[j] += pay
+            spent[i] += pay
+            rem -= pay
+            if rem <= 0:
+                rem = 0
+                break
+        unmet += rem
+    return unmet
+
+
 def goods_market(uint64_t seed, int64_t t, const double[::1] budget, const int64_t[::1] alive,
                  const double[::1] price, double[::1] cap, int kG, double[::1] spent,
                  double[::1] revenue, double[::1] sold, double[::1] demand):
@@ -61,76 +195,48 @@ def goods_market(uint64_t seed, int64_t t, const double[::1] budget, const int64
     (units), demand[j] (units wanted at j when the household reached it, including the part
     rationed by capacity). Money is exact: what a household pays is what the firm receives.
     Returns the total unspent budget (unmet demand in money)."""
-    cdef Py_ssize_t nh = budget.shape[0], na = alive.shape[0], r, a, b, m, v, best
-    cdef int64_t i, j, kk = kG
-    cdef int64_t cand[64]
-    cdef double rem, want, q, pay, pbest = 0.0, unmet = 0.0
-    cdef uint64_t key, x
-    cdef int ok
+    cdef int64_t kk = kG
+    cdef double unmet
     if kk > 64:
         raise ValueError("goods_market: kG <= 64")
-    if kk > na:
-        kk = na
-    order = np.arange(nh, dtype=np.int64)
+    if kk > alive.shape[0]:
+        kk = alive.shape[0]
+    order = np.empty(budget.shape[0], dtype=np.int64)
     cdef int64_t[::1] o = order
     with nogil:
-        _shuffle(o, hp_key(seed, 300, 0, <uint64_t>t))
-        for r in range(nh):
-            i = o[r]
-            rem = budget[i]
-            if rem <= 0 or na == 0:
-                continue
-            key = hp_key(seed, 300, <uint64_t>(i + 1), <uint64_t>t)
-            # kk distinct firms: draw d gives candidates from its low, then high, 32 bits
-            m = 0
-            a = 0
-            while m < kk:
-                x = _sm(key, <uint64_t>(a // 2))
-                if a % 2 == 1:
-                    x = x >> 32
-                a += 1
-                j = alive[_pick(x, na)]
-                ok = 1
-                for b in range(m):
-                    if cand[b] == j:
-                        ok = 0
-                        break
-                if ok:
-                    cand[m] = j
-                    if m == 0 or price[j] < pbest or (price[j] == pbest and j < cand[best]):
-                        best = m
-                        pbest = price[j]
-                    m += 1
-            # visit cheapest first (lazy selection: most households stop at the first firm, whose
-            # index `best` was found while drawing)
-            for v in range(kk):
-                if v > 0:
-                    best = -1
-                    for b in range(kk - v):
-                        j = cand[b]
-                        if best < 0 or price[j] < price[cand[best]] or (price[j] == price[cand[best]] and j < cand[best]):
-                            best = b
-                j = cand[best]
-                cand[best] = cand[kk - v - 1]
-                want = rem / price[j]
-                demand[j] += want
-                if cap[j] <= 0:
-                    continue
-                if want <= cap[j]:
-                    q = want
-                    pay = rem
-                else:
-                    q = cap[j]
-                    pay = q * price[j]
-                cap[j] -= q
-                sold[j] += q
-                revenue[j] += pay
-                spent[i] += pay
-                rem -= pay
-                if rem <= 0:
-                    rem = 0
-                    break
-            unmet += rem
+        unmet = _goods(seed, t, budget, alive, price, cap, kk, spent, revenue, sold, demand, o)
+    return unmet
+
+
+def goods_day(uint64_t seed, int64_t t, const double[::1] c, double dfac, double[::1] dep,
+              double[::1] budget, const int64_t[::1] alive, const double[::1] price, double[::1] cap,
+              int kG, double[::1] spent, double[::1] revenue, double[::1] sold, double[::1] demand,
+              double[::1] sums):
+    """The model's goods-market step in one call: budget_i = min(c_i dfac, max(dep_i, 0)) (written
+    to `budget`), goods_market on it, then dep_i -= spent_i; sums = [np.sum(budget),
+    np.sum(max(dep, 0))] (after the market). Twin: reference.goods_day."""
+    cdef Py_ssize_t i, nh = c.shape[0]
+    cdef int64_t kk = kG
+    cdef double unmet, x, d
+    if kk > 64:
+        raise ValueError("goods_market: kG <= 64")
+    if kk > alive.shape[0]:
+        kk = alive.shape[0]
+    order = np.empty(nh, dtype=np.int64)
+    pos_a = np.empty(nh)
+    cdef int64_t[::1] o = order
+    cdef double[::1] spos = pos_a
+    with nogil:
+        for i in range(nh):
+            x = c[i] * dfac
+            d = dep[i] if dep[i] > 0.0 else 0.0
+            budget[i] = x if x < d else d
+        unmet = _goods(seed, t, budget, alive, price, cap, kk, spent, revenue, sold, demand, o)
+        for i in range(nh):
+            dep[i] = dep[i] - spent[i]
+            spos[i] = dep[i] if dep[i] > 0.0 else 0.0
+        sums[0] = _sum(budget)
+        sums[1] = _sum(spos)
     return unmet
 
 
@@ -234,16 +340,35 @@ def household_income(const int64_t[::1] employer, const double[::1] wage, const 
     out[0] = sw; out[1] = so; out[2] = st; out[3] = sd; out[4] = si
 
 
+_LPOW = {"alpha": None, "t": np.zeros(0)}
+
+
+def _lpow_table(const int64_t[::1] L, double alpha):
+    """pow(l, alpha) for l = 0..max(L) (cached per alpha; the same doubles as pow on each firm)."""
+    cdef Py_ssize_t j, n = L.shape[0]
+    cdef int64_t mx = 0
+    for j in range(n):
+        if L[j] > mx:
+            mx = L[j]
+    t = _LPOW["t"]
+    if _LPOW["alpha"] != alpha or t.shape[0] <= mx:
+        t = np.array([pow(<double>l, alpha) for l in range(max(2 * mx, 256) + 1)])
+        _LPOW["alpha"] = alpha
+        _LPOW["t"] = t
+    return t
+
+
 def capacity(const double[::1] A, const int64_t[::1] L, const double[::1] Kc, const unsigned char[::1] alive,
              double alpha, double beta, double[::1] out):
     """Daily capacity Y_j = A_j L_j^alpha Kc_j^beta of alive firms (PDF eq. 6; 0 for dead slots)."""
     cdef Py_ssize_t j, n = A.shape[0]
     cdef double k
+    cdef const double[::1] lp = _lpow_table(L, alpha)
     with nogil:
         for j in range(n):
             if alive[j]:
                 k = Kc[j] if Kc[j] > 0 else 0.0
-                out[j] = A[j] * pow(<double>L[j], alpha) * pow(k, beta)
+                out[j] = A[j] * lp[L[j]] * pow(k, beta)
             else:
                 out[j] = 0.0
 
@@ -303,3 +428,362 @@ def update_prices(const double[::1] ratio, const unsigned char[::1] alive, const
                 if bounded:
                     t = min(max(t, P[j] * lo), P[j] * hi)
                 P[j] = t
+
+
+# -- fused day steps (bitwise the NumPy forms of reference.py; they remove ~100 small NumPy calls a day) --
+# np.maximum(a, b) is written `a if a > b else b` and np.minimum(a, b) `a if a < b else b`: NumPy returns
+# the second operand on ties, which decides the sign of a zero (max(-0.0, 0.0) = 0.0).
+
+def transfers(const int64_t[::1] employer, double[::1] dep, double[::1] inc, double tau, double ben,
+              double one_minus_tax):
+    """Benefits and transfers, tax withheld: net_i = (tau + [unemployed] ben) (1 - tax); dep += net,
+    inc += net. Returns the number of unemployed. Twin: reference.transfers."""
+    cdef Py_ssize_t i, n = dep.shape[0]
+    cdef int64_t nu = 0
+    cdef double net
+    with nogil:
+        for i in range(n):
+            if employer[i] < 0:
+                net = (tau + ben) * one_minus_tax
+                nu += 1
+            else:
+                net = (tau + 0.0) * one_minus_tax
+            dep[i] = dep[i] + net
+            inc[i] = inc[i] + net
+    return nu
+
+
+def employment(const int64_t[::1] employer, int64_t[::1] L):
+    """L[j] = employees of firm slot j (L is zeroed first); returns the unemployed household ids."""
+    cdef Py_ssize_t i, n = employer.shape[0], k = 0
+    cdef int64_t e
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for i in range(L.shape[0]):
+            L[i] = 0
+        for i in range(n):
+            e = employer[i]
+            if e >= 0:
+                L[e] += 1
+            else:
+                o[k] = i
+                k += 1
+    return out[:k]
+
+
+def fire_workers(uint64_t seed, uint64_t purpose, int64_t t, int64_t[::1] employer, int64_t[::1] fire,
+                 const double[::1] wage, double[::1] resw):
+    """Yesterday's firing decisions: firm j lays off fire[j] of its employees, those with the smallest
+    uniform draw u01(seed, purpose, household, t, 0) (ties: lower household id); their reservation
+    wage becomes the firm's wage, employer = -1; fire is then zeroed (only if some firm fires and has
+    employees). Returns the number fired. Twin: reference.fire_workers."""
+    cdef Py_ssize_t n = employer.shape[0], nf = fire.shape[0], i, j, k, a, b, best
+    cdef int64_t e, nc = 0, go = 0, tmp
+    cdef double ub
+    if nf == 0:
+        return 0
+    start = np.zeros(nf + 1, dtype=np.int64)
+    cdef int64_t[::1] st = start
+    with nogil:
+        for i in range(n):
+            e = employer[i]
+            if e >= 0 and fire[e] > 0:
+                st[e + 1] += 1
+                nc += 1
+    if nc == 0:
+        return 0
+    ids_a = np.empty(nc, dtype=np.int64)
+    u_a = np.empty(nc, dtype=np.float64)
+    pos_a = np.empty(nf, dtype=np.int64)
+    cdef int64_t[::1] ids = ids_a, pos = pos_a
+    cdef double[::1] u = u_a
+    with nogil:
+        for j in range(nf):
+            st[j + 1] += st[j]
+            pos[j] = st[j]
+        for i in range(n):
+            e = employer[i]
+            if e >= 0 and fire[e] > 0:
+                ids[pos[e]] = i
+                u[pos[e]] = hp_u01(hp_draw(hp_key(seed, purpose, <uint64_t>i, <uint64_t>t), 0))
+                pos[e] += 1
+        for j in range(nf):
+            a = st[j]
+            b = st[j + 1]
+            k = fire[j] if fire[j] < b - a else b - a
+            # partial selection sort of the firm's candidates by (u, id)
+            for i in range(a, a + k):
+                best = i
+                for e in range(i + 1, b):
+                    if u[e] < u[best] or (u[e] == u[best] and ids[e] < ids[best]):
+                        best = e
+                if best != i:
+                    tmp = ids[i]; ids[i] = ids[best]; ids[best] = tmp
+                    ub = u[i]; u[i] = u[best]; u[best] = ub
+                resw[ids[i]] = wage[j]
+                employer[ids[i]] = -1
+                go += 1
+        for j in range(nf):
+            fire[j] = 0
+    return go
+
+
+def wsum_by(const int64_t[::1] idx, const double[::1] w, double[::1] out):
+    """out[idx[i]] += w[i] in index order (np.bincount(idx, weights=w) when out starts at 0)."""
+    cdef Py_ssize_t i, n = idx.shape[0]
+    with nogil:
+        for i in range(n):
+            out[idx[i]] += w[i]
+
+
+def firm_accounts(const double[::1] rev, const int64_t[::1] L, const double[::1] W, const double[::1] debt,
+                  double[::1] cash, double[::1] Kc, double[::1] profit, const unsigned char[::1] alive,
+                  const int64_t[::1] fb, double Pm, double Knorm, double r, double zeta_B, int premium_pdf,
+                  double phi, double theta_C, double payout, int div_on, double chi, double kdep,
+                  double cpi, double[::1] wb, double[::1] rd, double[::1] interest, double[::1] ctax,
+                  double[::1] div, double[::1] inv, double[::1] int_b, double[::1] loans_b,
+                  double[::1] cash_b, double[::1] sums):
+    """The firms' afternoon (note sec. 4): wage bill W L/365, R&D phi rev, loan interest at
+    r_B = r + zeta_B premium (PDF eq. 13, Model._loan_rates), profit tax, dividends, investment of
+    yesterday's positive profit; cash, profit and capital (kdep = 1 - delta_K/365) in place; then
+    per bank (in slot order, = np.bincount): interest, loans, firm deposits; sums = np.sum of
+    rev, wb, rd, interest, ctax, div, inv. Twin: reference.firm_accounts."""
+    cdef Py_ssize_t j, n = rev.shape[0]
+    cdef double assets, c, e, prem, rB, pre, pp, pr
+    with nogil:
+        for j in range(n):
+            wb[j] = W[j] * <double>L[j] / 365.0
+            rd[j] = phi * rev[j]
+            c = cash[j] if cash[j] > 0.0 else 0.0
+            assets = c + Pm * Kc[j] * Knorm
+            if premium_pdf:
+                e = (assets - debt[j]) / assets if assets > 0 else -1.0
+                prem = 0.0 if 0.0 > -e else -e
+            else:
+                e = debt[j] / assets if assets > 0 else 1.0
+                prem = 0.0 if 0.0 > e - 0.5 else e - 0.5
+            rB = r + zeta_B * prem
+            interest[j] = rB / 365.0 * debt[j]
+            pre = rev[j] - wb[j] - rd[j] - interest[j]
+            ctax[j] = theta_C * (pre if pre > 0.0 else 0.0)
+            pr = pre - ctax[j]
+            div[j] = payout * (pr if pr > 0.0 else 0.0) if div_on else 0.0
+            pp = profit[j]
+            inv[j] = chi * (pp if pp > 0.0 else 0.0) if alive[j] else 0.0
+            cash[j] = cash[j] + (rev[j] - wb[j] - rd[j] - interest[j] - ctax[j] - div[j] - inv[j])
+            profit[j] = pr
+            Kc[j] = Kc[j] * kdep + inv[j] / cpi / Knorm
+        sums[0] = _sum(rev); sums[1] = _sum(wb); sums[2] = _sum(rd); sums[3] = _sum(interest)
+        sums[4] = _sum(ctax); sums[5] = _sum(div); sums[6] = _sum(inv)
+        for j in range(n):
+            int_b[fb[j]] += interest[j]
+        for j in range(n):
+            loans_b[fb[j]] += debt[j]
+        for j in range(n):
+            cash_b[fb[j]] += cash[j]
+
+
+def credit(const unsigned char[::1] alive, const int64_t[::1] fb, const int64_t[::1] frozen_b,
+           double[::1] cash, double[::1] debt, const double[::1] Kc, const double[::1] wb,
+           const double[::1] eq, double Pm, double Knorm, double mle, double car, double appetite,
+           double cash_buffer, double[::1] pay, double[::1] od, double[::1] want, double[::1] grant,
+           double[::1] refused, unsigned char[::1] illiquid):
+    """Repayment, overdrafts and voluntary credit (Model._credit; note sec. 5) in one call; per-firm
+    pay, od, want, grant, refused = want - grant and illiquid out. Twin: reference.credit."""
+    cdef Py_ssize_t j, n = cash.shape[0], nb = eq.shape[0]
+    cdef double due, m, o, ef, gap, cl, w
+    cdef int fz
+    lb_a = np.zeros(nb)
+    wb_a = np.zeros(nb)
+    room_a = np.zeros(nb)
+    frac_a = np.zeros(nb)
+    cdef double[::1] loans_b = lb_a, want_b = wb_a, room = room_a, frac = frac_a
+    with nogil:
+        for j in range(n):
+            fz = frozen_b[fb[j]] > 0
+            due = debt[j] / 365.0 if alive[j] else 0.0
+            m = cash[j] if cash[j] > 0.0 else 0.0
+            pay[j] = due if fz else (due if due < m else m)
+            cash[j] = cash[j] - pay[j]
+            debt[j] = debt[j] - pay[j]
+            o = (-cash[j] if -cash[j] > 0.0 else 0.0) if alive[j] else 0.0
+            ef = cash[j] + Pm * Kc[j] * Knorm - debt[j]
+            illiquid[j] = 1 if (alive[j] and o > 0 and fz and not (debt[j] + o <= mle * ef)) else 0
+            if illiquid[j]:
+                o = 0.0
+            od[j] = o
+            debt[j] = debt[j] + o
+            cash[j] = cash[j] + o
+        for j in range(n):
+            loans_b[fb[j]] += debt[j]
+        for j in range(nb):
+            if eq[j] >= car * loans_b[j] and frozen_b[j] == 0:
+                w = appetite * (eq[j] / car - loans_b[j])
+                room[j] = w if w > 0.0 else 0.0
+            else:
+                room[j] = 0.0
+        for j in range(n):
+            ef = cash[j] + Pm * Kc[j] * Knorm - debt[j]
+            gap = cash_buffer * wb[j] - cash[j]
+            gap = gap if gap > 0.0 else 0.0
+            cl = mle * ef - debt[j]
+            cl = cl if cl > 0.0 else 0.0
+            want[j] = (gap if gap < cl else cl) if (alive[j] and ef > 0) else 0.0
+        for j in range(n):
+            want_b[fb[j]] += want[j]
+        for j in range(nb):
+            if want_b[j] > 0:
+                w = room[j] / want_b[j]
+                frac[j] = w if w < 1.0 else 1.0
+            else:
+                frac[j] = 0.0
+        for j in range(n):
+            grant[j] = want[j] * frac[fb[j]]
+            debt[j] = debt[j] + grant[j]
+            cash[j] = cash[j] + grant[j]
+            refused[j] = want[j] - grant[j]
+
+
+def budgets(double[::1] c, double[::1] inc, double eta, double one_minus_eta, double mpc):
+    """Tomorrow's budgets (PDF eqs. 3-4): c = eta c + (1 - eta) (inc mpc); inc = 0."""
+    cdef Py_ssize_t i, n = c.shape[0]
+    with nogil:
+        for i in range(n):
+            c[i] = eta * c[i] + one_minus_eta * (inc[i] * mpc)
+            inc[i] = 0.0
+
+
+def capacity_plan(const double[::1] A, const int64_t[::1] L, const double[::1] Kc,
+                  const unsigned char[::1] alive, double alpha, double beta, const double[::1] D,
+                  double theta_hire, double theta_fire, double fire_share, double[::1] cap,
+                  double[::1] ratio, int64_t[::1] vac, int64_t[::1] fire):
+    """capacity then plan_firms in one pass, computing Kc^beta once per firm (same values)."""
+    cdef Py_ssize_t j, n = A.shape[0]
+    cdef double k, kb = 0.0, kb2, ls, x, ia = 1.0 / alpha
+    cdef const double[::1] lp = _lpow_table(L, alpha)
+    with nogil:
+        for j in range(n):
+            if alive[j]:
+                k = Kc[j] if Kc[j] > 0 else 0.0
+                kb = pow(k, beta)
+                cap[j] = A[j] * lp[L[j]] * kb
+            else:
+                cap[j] = 0.0
+            if cap[j] > 0:
+                ratio[j] = D[j] / cap[j]
+            elif D[j] > 0:
+                ratio[j] = INFINITY
+            else:
+                ratio[j] = 0.0
+            vac[j] = 0
+            fire[j] = 0
+            if not alive[j]:
+                continue
+            if Kc[j] > 1e-300:
+                kb2 = kb
+            else:
+                kb2 = pow(1e-300, beta)
+            ls = pow(D[j] / (A[j] * kb2), ia)
+            if ratio[j] > theta_hire:
+                x = ls - <double>L[j]
+                vac[j] = <int64_t>ceil(x if x > 0.0 else 0.0)
+            if ratio[j] < theta_fire:
+                x = <double>L[j] - ls
+                fire[j] = <int64_t>floor(fire_share * (x if x > 0.0 else 0.0))
+
+
+def row_means(const double[:, ::1] d, double[::1] out):
+    """out[j] = d[j].mean() as NumPy computes it for a C-contiguous array (pairwise row sum / n)."""
+    cdef Py_ssize_t j, n = d.shape[0], w = d.shape[1]
+    cdef double dw = <double>w
+    with nogil:
+        for j in range(n):
+            out[j] = (0.0 + _pw(&d[j, 0], w, 1)) / dw if w > 0 else 0.0
+
+
+def exit_scan(const double[::1] cash, const double[::1] Kc, const double[::1] debt,
+              const unsigned char[::1] alive, const unsigned char[::1] illiquid, double cpi, double Knorm,
+              double e_star, double[::1] e, unsigned char[::1] dead):
+    """Exit test of Model._exit: e_j = (assets - debt)/assets (-inf if assets <= 0), assets =
+    max(cash, 0) + cpi Kc Knorm; dead = alive and (e < e_star or illiquid). Returns (dead, alive) counts."""
+    cdef Py_ssize_t j, n = cash.shape[0]
+    cdef int64_t nd = 0, na = 0
+    cdef double a
+    with nogil:
+        for j in range(n):
+            a = (cash[j] if cash[j] > 0.0 else 0.0) + cpi * Kc[j] * Knorm
+            e[j] = (a - debt[j]) / a if a > 0 else -INFINITY
+            dead[j] = 1 if (alive[j] and (e[j] < e_star or illiquid[j])) else 0
+            nd += dead[j]
+            na += alive[j]
+    return nd, na
+
+
+def recapitalise(const int64_t[::1] fb, const double[::1] debt, double[::1] equity, int64_t[::1] breach_day,
+                 int64_t[::1] frozen, double car, int64_t day, int64_t lag, int npl):
+    """Model._recapitalise: banks below the CAR (loans per bank in slot order) are frozen (npl) and
+    recapitalised to car x loans once breached for `lag` days. Returns the injection (np.sum form)."""
+    cdef Py_ssize_t j, n = fb.shape[0], nb = equity.shape[0]
+    cdef int below, due
+    cdef int64_t bd
+    lb_a = np.zeros(nb)
+    inj_a = np.zeros(nb)
+    cdef double[::1] lb = lb_a, inj = inj_a
+    with nogil:
+        for j in range(n):
+            lb[fb[j]] += debt[j]
+        for j in range(nb):
+            below = equity[j] < car * lb[j]
+            bd = breach_day[j]
+            bd = day if (below and bd < 0) else (bd if below else -1)
+            frozen[j] = 1 if (below and npl) else 0
+            due = below and (day - bd >= lag)
+            inj[j] = car * lb[j] - equity[j] if due else 0.0
+            equity[j] = equity[j] + inj[j]
+            if due:
+                frozen[j] = 0
+                bd = -1
+            breach_day[j] = bd
+    return _sum(inj)
+
+
+def innovators(uint64_t seed, uint64_t purpose, int64_t t, const unsigned char[::1] alive, double pinn):
+    """Alive firm slots j with u01(seed, purpose, j, t, 0) < pinn (R&D success), ascending."""
+    cdef Py_ssize_t j, n = alive.shape[0], k = 0
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for j in range(n):
+            if alive[j] and hp_u01(hp_draw(hp_key(seed, purpose, <uint64_t>j, <uint64_t>t), 0)) < pinn:
+                o[k] = j
+                k += 1
+    return out[:k]
+
+
+def vacancy_slots(const unsigned char[::1] alive, const int64_t[::1] vac):
+    """One entry per open vacancy: slot j repeated vac[j] times for alive firms (np.repeat form)."""
+    cdef Py_ssize_t j, n = vac.shape[0], k = 0, tot = 0
+    cdef int64_t v
+    for j in range(n):
+        if alive[j] and vac[j] > 0:
+            tot += vac[j]
+    out = np.empty(tot, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for j in range(n):
+            if alive[j]:
+                for v in range(vac[j]):
+                    o[k] = j
+                    k += 1
+    return out
+
+
+def still_open(const int64_t[::1] slots, Py_ssize_t nopen, unsigned char[::1] tight):
+    """tight[j] = 1 if firm j still has an open vacancy (slots[:nopen]), else 0."""
+    cdef Py_ssize_t j
+    with nogil:
+        for j in range(tight.shape[0]):
+            tight[j] = 0
+        for j in range(nopen):
+            tight[slots[j]] = 1

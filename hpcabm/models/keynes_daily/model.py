@@ -159,6 +159,19 @@ class Model:
                      p.beta, p.theta_hire, p.theta_fire, p.fire_share, ratio, f["vac"], f["fire"])
         return ratio
 
+    def _capacity_plan(self, L):
+        """_capacity then _plan_firms in one kernel (same values). Returns (capacity, D/Cap)."""
+        p, f = self.p, self.f
+        n = self.dring.shape[0]
+        D = np.empty(n)
+        K.row_means(self.dring, D)          # = self.dring.mean(axis=1)
+        cap, ratio = np.empty(n), np.empty(n)
+        f["vac"] = np.empty(n, dtype=np.int64)
+        f["fire"] = np.empty(n, dtype=np.int64)
+        K.capacity_plan(f["A"], L.astype(np.int64, copy=False), f["Kc"], f["alive"].view(np.uint8), p.alpha,
+                        p.beta, D, p.theta_hire, p.theta_fire, p.fire_share, cap, ratio, f["vac"], f["fire"])
+        return cap, ratio
+
     # -- one day (note sec. 2) -------------------------------------------------------------------
     def step(self):
         t0 = time.perf_counter()
@@ -175,11 +188,7 @@ class Model:
         Wbar, u = mac["Wbar"], mac["u"]
         ben = p.benefit * Wbar / 365.0
         tau = max(p.psi * Wbar / 365.0 * (1 + p.phi_G * (u - p.u_star)), 0.0)
-        unemp = h["employer"] < 0
-        n_u = int(unemp.sum())
-        net = (tau + np.where(unemp, ben, 0.0)) * (1 - tax)
-        h["dep"] += net
-        h["inc"] += net
+        n_u = K.transfers(h["employer"], h["dep"], h["inc"], tau, ben, 1 - tax)   # twin: reference.transfers
         spend = tau * nh + ben * n_u
         taxes = spend * tax
         # 3. shocks
@@ -190,63 +199,62 @@ class Model:
         t0 = self._tick("government", t0)
         # 4. labour market: yesterday's firing decisions, then the unemployed search
         fired = self._fire(t)
-        slots = np.repeat(np.arange(nf, dtype=np.int64), np.where(f["alive"], f["vac"], 0))
+        slots = K.vacancy_slots(f["alive"].view(np.uint8), f["vac"])
         nvac = int(slots.size)
-        searchers = np.flatnonzero(h["employer"] < 0).astype(np.int64)
+        L = np.empty(nf, dtype=np.int64)
+        searchers = K.employment(h["employer"], L)
         hired = np.zeros(nf, dtype=np.int64)
         nopen = K.labour_market(seed, t, searchers, h["resw"], slots, f["W"], int(p.k_labour), p.xi,
                                 p.delta_w / 365.0, h["employer"], hired)
-        tight = np.bincount(slots[:nopen], minlength=nf) > 0
-        L = self._labour()
+        tight = np.empty(nf, dtype=np.uint8)
+        K.still_open(slots, nopen, tight)
+        tight = tight.view(bool)
+        L += hired
         t0 = self._tick("labour", t0)
         # 5. production capacity (PDF eq. 6); goods are not storable
         cap = self._capacity(L)
         # 6. goods market
-        budget = np.minimum(h["c"] * dfac, np.maximum(h["dep"], 0.0))
+        # budgets min(c dfac, max(dep, 0)), the market, dep -= spent (twin: reference.goods_day)
         alive_ids = np.flatnonzero(f["alive"]).astype(np.int64)
-        spent = np.zeros(nh)
+        budget, spent, gsums = np.empty(nh), np.zeros(nh), np.empty(2)
         rev, sold, dem = np.zeros(nf), np.zeros(nf), np.zeros(nf)
-        unmet = K.goods_market(seed, t, budget, alive_ids, f["P"], cap.copy(), int(p.k_goods), spent,
-                               rev, sold, dem)
-        h["dep"] -= spent
+        unmet = K.goods_day(seed, t, h["c"], dfac, h["dep"], budget, alive_ids, f["P"], cap.copy(),
+                            int(p.k_goods), spent, rev, sold, dem, gsums)
+        budget_sum = float(gsums[0])
         t0 = self._tick("goods", t0)
         # 7. firms: profit, tax, dividends, investment, R&D (note sec. 4)
         gdp = float(rev.sum())
         units = float(sold.sum())
         cpi = gdp / units if units > 0 else mac["P"]
-        wb = f["W"] * L / 365.0
-        rd = p.phi * rev
-        rB = self._loan_rates(r)
-        interest = rB / 365.0 * f["debt"]
-        pre = rev - wb - rd - interest
-        ctax = p.theta_C * np.maximum(pre, 0.0)
-        prof = pre - ctax
-        div = p.payout * np.maximum(prof, 0.0) if p.dividends != "none" else np.zeros(nf)
-        inv = np.where(f["alive"], p.chi * np.maximum(f["profit"], 0.0), 0.0)   # yesterday's profit (eq. 7)
-        f["cash"] += rev - wb - rd - interest - ctax - div - inv
-        f["profit"] = prof
-        f["Kc"] = f["Kc"] * (1 - p.delta_K / 365.0) + inv / cpi / self.Knorm
-        taxes += float(ctax.sum())
+        # wages, R&D, loan interest at r_B (PDF eq. 13), profit tax, dividends, investment of
+        # yesterday's positive profit (eq. 7); cash, profit, capital; per-bank sums for step 8
+        # (kernel; twin: reference.firm_accounts)
+        wb, rd, interest, ctax, div, inv = (np.empty(nf) for _ in range(6))
+        int_b, loans_b, cash_b, fsums = np.zeros(nb), np.zeros(nb), np.zeros(nb), np.empty(7)
+        K.firm_accounts(rev, L, f["W"], f["debt"], f["cash"], f["Kc"], f["profit"], f["alive"].view(np.uint8),
+                        f["bank"], mac["P"], self.Knorm, r, p.zeta_B, int(p.premium == "pdf"), p.phi,
+                        p.theta_C, p.payout, int(p.dividends != "none"), p.chi, 1 - p.delta_K / 365.0, cpi,
+                        wb, rd, interest, ctax, div, inv, int_b, loans_b, cash_b, fsums)
+        wb_sum, rd_sum, int_sum, ctax_sum, pool, inv_sum = (float(x) for x in fsums[1:])
+        taxes += ctax_sum
         # households: wages, R&D and capital-goods outlays (equal shares), dividends, deposit interest
         dep_rate = max(r - p.deposit_spread, 0.0) / 365.0
         bank_dep_int = np.zeros(nb)
         out = np.zeros(5)
-        pool = float(div.sum())
-        share = float(rd.sum() + inv.sum()) / nh
+        share = (rd_sum + inv_sum) / nh
         pool_pr = pool
         if p.dividends == "equal":
             share += pool / nh
             pool_pr = 0.0
-        dpos = float(np.maximum(h["dep"], 0.0).sum())
+        dpos = float(gsums[1])          # np.sum(max(dep, 0)) after the goods market
         K.household_income(h["employer"], f["W"], h["bank"], h["dep"], h["inc"], share, pool_pr, dpos,
                            dep_rate, tax, bank_dep_int, out)
         taxes += float(out[2])
         t0 = self._tick("firms", t0)
         # 8. banks: interest on loans, deposits and reserves (R_b = deposits + equity - loans)
-        fb = f["bank"]
-        int_b = np.bincount(fb, weights=interest, minlength=nb)
-        loans_b = np.bincount(fb, weights=f["debt"], minlength=nb)
-        dep_b = np.bincount(h["bank"], weights=h["dep"], minlength=nb) + np.bincount(fb, weights=f["cash"], minlength=nb)
+        dep_b = np.zeros(nb)
+        K.wsum_by(h["bank"], h["dep"], dep_b)
+        dep_b = dep_b + cash_b
         res_int = r / 365.0 * (dep_b + b["equity"] - loans_b)
         b["equity"] += int_b - bank_dep_int + res_int
         spend += float(res_int.sum())        # the CB pays reserve interest from the state's account
@@ -264,13 +272,13 @@ class Model:
         entries, entry_loans = self._entry(t)
         nf = f["A"].size
         L = np.concatenate([np.where(f["alive"][:L.size], L, 0), np.zeros(nf - L.size, dtype=L.dtype)])
-        cap = self._capacity(L)     # exits emptied their firms; entrants start with no workers
         # 10. decisions for tomorrow: demand memory, mark-up, wage, price, vacancies, firing
         n0 = dem.size
         self.dring[:n0, t % self.win] = np.where(f["alive"][:n0], dem, 0.0)
         tight_all = np.zeros(nf, dtype=bool)
         tight_all[:n0] = tight
-        ratio = self._plan_firms(L, cap)
+        # capacity (exits emptied their firms; entrants start with no workers), vacancies, firings
+        cap, ratio = self._capacity_plan(L)
         E = int(L.sum())
         Wbar_new = float(np.dot(f["W"], L) / E) if E > 0 else Wbar
         alive = f["alive"]
@@ -281,11 +289,13 @@ class Model:
                         math.exp(p.kappa_P), int(p.kappa_P > 0))
         f["tight"] = tight_all
         # households: tomorrow's budgets (PDF eqs. 3-4) from today's disposable income
-        cstar = h["inc"] * self.mpc
         if p.wealth_mpc > 0:
+            cstar = h["inc"] * self.mpc
             cstar = cstar + p.wealth_mpc * np.maximum(h["dep"] - h["dep"].mean(), 0.0) / 365.0
-        h["c"] = p.eta * h["c"] + (1 - p.eta) * cstar
-        h["inc"][:] = 0.0
+            h["c"] = p.eta * h["c"] + (1 - p.eta) * cstar
+            h["inc"][:] = 0.0
+        else:
+            K.budgets(h["c"], h["inc"], p.eta, 1 - p.eta, self.mpc)
         # government: the day's deficit adds to its debt at the central bank
         deficit = spend - taxes
         mac["G"] += deficit
@@ -293,7 +303,7 @@ class Model:
         # households and deposit interest; destroyed by repayments, seizures at default, taxes and
         # loan interest
         mac["M"] = M0 + (new_credit + entry_loans + (tau * nh + ben * n_u) + float(out[4])
-                         - repaid - seized - seized_x - taxes - float(interest.sum()))
+                         - repaid - seized - seized_x - taxes - int_sum)
         # central bank for tomorrow: 30-day inflation, output gap on 30-day mean log GDP
         cr, gr = mac["cpi_ring"], mac["gdp_ring"]
         cr.append(cpi)
@@ -325,9 +335,9 @@ class Model:
             "zlb": int(r <= p.r_floor), "firms": int(alive.sum()), "entries": int(entries),
             "exits": int(exits), "loans": loans, "new_credit": new_credit, "credit_refused": refused,
             "deposits_h": dh, "deposits_f": dfm, "bank_equity": beq, "gov_debt": mac["G"], "car_min": car,
-            "bailouts": bail, "wages": float(wb.sum()), "rd": float(rd.sum()), "investment": float(inv.sum()),
+            "bailouts": bail, "wages": wb_sum, "rd": rd_sum, "investment": inv_sum,
             "dividends": pool, "taxes": taxes, "transfers": tau * nh, "benefits": ben * n_u,
-            "deficit": deficit, "unmet": unmet / float(budget.sum()) if budget.sum() > 0 else 0.0,
+            "deficit": deficit, "unmet": unmet / budget_sum if budget_sum > 0 else 0.0,
             "markup": float(np.dot(f["mu"][alive], La) / E) if E else float(f["mu"][alive].mean()),
             "productivity": float(np.dot(f["A"][alive], La) / E) if E else float(f["A"][alive].mean()),
             "capital": float(f["Kc"][alive].sum() * self.Knorm), "vacancies": nvac,
@@ -341,40 +351,12 @@ class Model:
         self._tick("stats", t0)
 
     # -- rules -----------------------------------------------------------------------------------
-    def _loan_rates(self, r):
-        """PDF eq. 13: r_B = r + zeta_B max(0, -e_j); option `leverage`: r + zeta_B max(0, lev - 0.5)."""
-        p, f = self.p, self.f
-        assets = np.maximum(f["cash"], 0.0) + self.mac["P"] * f["Kc"] * self.Knorm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p.premium == "pdf":
-                e = np.where(assets > 0, (assets - f["debt"]) / assets, -1.0)
-                prem = np.maximum(0.0, -e)
-            else:
-                lev = np.where(assets > 0, f["debt"] / assets, 1.0)
-                prem = np.maximum(0.0, lev - 0.5)
-        return r + p.zeta_B * prem
-
     def _fire(self, t):
         """Yesterday's firing decisions: each firing firm lays off `fire` of its workers, those with
-        the smallest uniform draw of the day (a random subset). Reservation wage = last wage."""
+        the smallest uniform draw of the day (a random subset). Reservation wage = last wage.
+        (kernel; twin: reference.fire_workers)"""
         f, h = self.f, self.h
-        if not f["fire"].any():
-            return 0
-        e = h["employer"]
-        cand = np.flatnonzero((e >= 0) & (f["fire"][np.maximum(e, 0)] > 0))
-        if cand.size == 0:
-            return 0
-        u = self._u(rng.KD_FIRE, cand, t)
-        order = np.lexsort((u, e[cand]))
-        c = cand[order]
-        ec = e[c]
-        first = np.searchsorted(ec, ec, side="left")
-        rank = np.arange(c.size) - first
-        go = c[rank < f["fire"][ec]]
-        h["resw"][go] = f["W"][e[go]]
-        e[go] = -1
-        f["fire"][:] = 0
-        return int(go.size)
+        return int(K.fire_workers(self.seed, rng.KD_FIRE, t, h["employer"], f["fire"], f["W"], h["resw"]))
 
     def _credit(self, wb):
         """Repayment of 1/365 of principal, then overdrafts and voluntary credit (note sec. 5).
@@ -384,49 +366,23 @@ class Model:
         equity. A negative cash balance (losses) is covered by an overdraft from the firm's bank;
         a frozen bank (crisis = equity+npl) covers it only within the loan-to-equity cap, otherwise
         the firm is illiquid and exits today; a frozen bank also stops rolling over the unpaid part
-        of maturing principal.
+        of maturing principal. (kernel; twin: reference.credit)
         Returns (new credit, refused demand, repaid principal, illiquid mask)."""
         p, f, b = self.p, self.f, self.banks
-        nb = b["equity"].size
-        fb = f["bank"]
-        alive = f["alive"]
-        frozen = b["frozen"][fb] > 0
-        due = np.where(alive, f["debt"] / 365.0, 0.0)
-        pay = np.where(frozen, due, np.minimum(due, np.maximum(f["cash"], 0.0)))
-        f["cash"] -= pay
-        f["debt"] -= pay
-        od = np.where(alive, np.maximum(-f["cash"], 0.0), 0.0)
-        equity_f = f["cash"] + self.mac["P"] * f["Kc"] * self.Knorm - f["debt"]
-        # a frozen bank still covers an overdraft within the loan-to-equity cap (sound borrowers)
-        sound = f["debt"] + od <= p.max_loan_equity * equity_f
-        illiquid = alive & (od > 0) & frozen & ~sound
-        od = np.where(illiquid, 0.0, od)
-        f["debt"] += od
-        f["cash"] += od
-        loans_b = np.bincount(fb, weights=f["debt"], minlength=nb)
-        eq = b["equity"]
-        ok = (eq >= p.car * loans_b) & (b["frozen"] == 0)
-        room = np.where(ok, np.maximum(p.appetite * (eq / p.car - loans_b), 0.0), 0.0)
-        equity_f = f["cash"] + self.mac["P"] * f["Kc"] * self.Knorm - f["debt"]
-        gap = np.maximum(p.cash_buffer * wb - f["cash"], 0.0)
-        cap_le = np.maximum(p.max_loan_equity * equity_f - f["debt"], 0.0)
-        want = np.where(alive & (equity_f > 0), np.minimum(gap, cap_le), 0.0)
-        want_b = np.bincount(fb, weights=want, minlength=nb)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(want_b > 0, np.minimum(room / want_b, 1.0), 0.0)
-        grant = want * frac[fb]
-        f["debt"] += grant
-        f["cash"] += grant
-        return float(grant.sum() + od.sum()), float((want - grant).sum()), float(pay.sum()), illiquid
+        n = f["cash"].size
+        pay, od, want, grant, refused = (np.empty(n) for _ in range(5))
+        illiquid = np.empty(n, dtype=np.uint8)
+        K.credit(f["alive"].view(np.uint8), f["bank"], b["frozen"], f["cash"], f["debt"], f["Kc"], wb,
+                 b["equity"], self.mac["P"], self.Knorm, p.max_loan_equity, p.car, p.appetite,
+                 p.cash_buffer, pay, od, want, grant, refused, illiquid)
+        return float(grant.sum() + od.sum()), float(refused.sum()), float(pay.sum()), illiquid.view(bool)
 
     def _innovate(self, t):
         p, f = self.p, self.f
         pinn = p.zeta * p.phi
         if pinn <= 0:
             return
-        ids = np.flatnonzero(f["alive"])
-        u = self._u(rng.KD_INNOV, ids, t, 0)
-        win = ids[u < pinn]
+        win = K.innovators(self.seed, rng.KD_INNOV, t, f["alive"].view(np.uint8), pinn)
         if win.size:
             eps = p.s_A * _normal(self._u(rng.KD_INNOV, win, t, 1), self._u(rng.KD_INNOV, win, t, 2))
             if p.ratchet:
@@ -441,14 +397,16 @@ class Model:
         their last wage as reservation wage. Returns (exits, bank loss, deposits seized by the banks)."""
         p, f, h, b = self.p, self.f, self.h, self.banks
         alive = f["alive"]
-        assets = np.maximum(f["cash"], 0.0) + cpi * f["Kc"] * self.Knorm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            e = np.where(assets > 0, (assets - f["debt"]) / assets, -np.inf)
-        dead = alive & ((e < p.e_star) | illiquid)
+        n = alive.size
+        e, dead = np.empty(n), np.empty(n, dtype=np.uint8)
+        nd, na = K.exit_scan(f["cash"], f["Kc"], f["debt"], alive.view(np.uint8), illiquid.view(np.uint8), cpi,
+                             self.Knorm, p.e_star, e, dead)
+        dead = dead.view(bool)
         # keep at least one firm
-        if dead.sum() == alive.sum():
+        if nd == na:
             dead[np.flatnonzero(alive)[np.argmax(e[alive])]] = False
-        if not dead.any():
+            nd -= 1
+        if nd == 0:
             return 0, 0.0, 0.0
         ids = np.flatnonzero(dead)
         cash, debt = f["cash"][ids].copy(), f["debt"][ids].copy()
@@ -475,19 +433,13 @@ class Model:
 
     def _recapitalise(self, day):
         """A bank below the CAR stops lending; the government restores equity to CAR x loans, at
-        once (default) or, under crisis = equity+npl, after recap_lag days (note sec. 5, 8)."""
+        once (default) or, under crisis = equity+npl, after recap_lag days (note sec. 5, 8).
+        Returns the injection."""
         p, b, f = self.p, self.banks, self.f
-        loans_b = np.bincount(f["bank"], weights=f["debt"], minlength=b["equity"].size)
-        below = b["equity"] < p.car * loans_b
-        lag = p.recap_lag if p.crisis == "equity+npl" else 0
-        b["breach_day"] = np.where(below & (b["breach_day"] < 0), day, np.where(below, b["breach_day"], -1))
-        b["frozen"] = below.astype(np.int64) if p.crisis == "equity+npl" else np.zeros_like(b["frozen"])
-        due = below & (day - b["breach_day"] >= lag)
-        inj = np.where(due, p.car * loans_b - b["equity"], 0.0)
-        b["equity"] += inj
-        b["frozen"][due] = 0
-        b["breach_day"][due] = -1
-        return float(inj.sum())
+        npl = p.crisis == "equity+npl"
+        # kernel; twin: reference.recapitalise
+        return float(K.recapitalise(f["bank"], f["debt"], b["equity"], b["breach_day"], b["frozen"], p.car, day,
+                                    p.recap_lag if npl else 0, int(npl)))
 
     def _banking_crisis(self, t):
         """Day crisis_day (PDF Table 6): each bank loses crisis_equity of its equity. A pure equity

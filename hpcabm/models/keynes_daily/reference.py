@@ -173,3 +173,180 @@ def update_prices(ratio, alive, tight, mu, W, P, A, theta_hire, theta_fire, delt
     if bounded:
         target = np.clip(target, P * lo, P * hi)
     P[:] = np.where(alive, target, P)
+
+
+# -- fused day steps: the NumPy forms the model used before the kernels (bit for bit) ----------------
+
+def transfers(employer, dep, inc, tau, ben, one_minus_tax):
+    """Twin of keynes.transfers."""
+    unemp = employer < 0
+    net = (tau + np.where(unemp, ben, 0.0)) * one_minus_tax
+    dep += net
+    inc += net
+    return int(unemp.sum())
+
+
+def employment(employer, L):
+    """Twin of keynes.employment."""
+    e = employer
+    L[:] = np.bincount(e[e >= 0], minlength=L.size)
+    return np.flatnonzero(e < 0).astype(np.int64)
+
+
+def goods_day(seed, t, c, dfac, dep, budget, alive, price, cap, kG, spent, revenue, sold, demand, sums):
+    """Twin of keynes.goods_day."""
+    budget[:] = np.minimum(c * dfac, np.maximum(dep, 0.0))
+    unmet = goods_market(seed, t, budget, alive, price, cap, kG, spent, revenue, sold, demand)
+    dep -= spent
+    sums[:] = [budget.sum(), np.maximum(dep, 0.0).sum()]
+    return unmet
+
+
+def fire_workers(seed, purpose, t, employer, fire, wage, resw):
+    """Twin of keynes.fire_workers."""
+    if not fire.any():
+        return 0
+    e = employer
+    cand = np.flatnonzero((e >= 0) & (fire[np.maximum(e, 0)] > 0))
+    if cand.size == 0:
+        return 0
+    u = rng.uniform(seed, purpose, cand, t, 0)
+    order = np.lexsort((u, e[cand]))
+    c = cand[order]
+    ec = e[c]
+    first = np.searchsorted(ec, ec, side="left")
+    rank = np.arange(c.size) - first
+    go = c[rank < fire[ec]]
+    resw[go] = wage[e[go]]
+    e[go] = -1
+    fire[:] = 0
+    return int(go.size)
+
+
+def wsum_by(idx, w, out):
+    """Twin of keynes.wsum_by."""
+    out += np.bincount(idx, weights=w, minlength=out.size)
+
+
+def firm_accounts(rev, L, W, debt, cash, Kc, profit, alive, fb, Pm, Knorm, r, zeta_B, premium_pdf, phi,
+                  theta_C, payout, div_on, chi, kdep, cpi, wb, rd, interest, ctax, div, inv, int_b, loans_b,
+                  cash_b, sums):
+    """Twin of keynes.firm_accounts."""
+    alive = np.asarray(alive, dtype=bool)
+    nb = int_b.size
+    wb[:] = W * L / 365.0
+    rd[:] = phi * rev
+    assets = np.maximum(cash, 0.0) + Pm * Kc * Knorm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if premium_pdf:
+            e = np.where(assets > 0, (assets - debt) / assets, -1.0)
+            prem = np.maximum(0.0, -e)
+        else:
+            lev = np.where(assets > 0, debt / assets, 1.0)
+            prem = np.maximum(0.0, lev - 0.5)
+    rB = r + zeta_B * prem
+    interest[:] = rB / 365.0 * debt
+    pre = rev - wb - rd - interest
+    ctax[:] = theta_C * np.maximum(pre, 0.0)
+    prof = pre - ctax
+    div[:] = payout * np.maximum(prof, 0.0) if div_on else np.zeros(rev.size)
+    inv[:] = np.where(alive, chi * np.maximum(profit, 0.0), 0.0)
+    cash += rev - wb - rd - interest - ctax - div - inv
+    profit[:] = prof
+    Kc[:] = Kc * kdep + inv / cpi / Knorm
+    sums[:] = [x.sum() for x in (rev, wb, rd, interest, ctax, div, inv)]
+    int_b += np.bincount(fb, weights=interest, minlength=nb)
+    loans_b += np.bincount(fb, weights=debt, minlength=nb)
+    cash_b += np.bincount(fb, weights=cash, minlength=nb)
+
+
+def credit(alive, fb, frozen_b, cash, debt, Kc, wb, eq, Pm, Knorm, mle, car, appetite, cash_buffer, pay, od,
+           want, grant, refused, illiquid):
+    """Twin of keynes.credit (Model._credit before the kernel)."""
+    alive = np.asarray(alive, dtype=bool)
+    nb = eq.size
+    frozen = frozen_b[fb] > 0
+    due = np.where(alive, debt / 365.0, 0.0)
+    pay[:] = np.where(frozen, due, np.minimum(due, np.maximum(cash, 0.0)))
+    cash -= pay
+    debt -= pay
+    o = np.where(alive, np.maximum(-cash, 0.0), 0.0)
+    equity_f = cash + Pm * Kc * Knorm - debt
+    sound = debt + o <= mle * equity_f
+    ill = alive & (o > 0) & frozen & ~sound
+    od[:] = np.where(ill, 0.0, o)
+    debt += od
+    cash += od
+    loans_b = np.bincount(fb, weights=debt, minlength=nb)
+    ok = (eq >= car * loans_b) & (frozen_b == 0)
+    room = np.where(ok, np.maximum(appetite * (eq / car - loans_b), 0.0), 0.0)
+    equity_f = cash + Pm * Kc * Knorm - debt
+    gap = np.maximum(cash_buffer * wb - cash, 0.0)
+    cap_le = np.maximum(mle * equity_f - debt, 0.0)
+    want[:] = np.where(alive & (equity_f > 0), np.minimum(gap, cap_le), 0.0)
+    want_b = np.bincount(fb, weights=want, minlength=nb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(want_b > 0, np.minimum(room / want_b, 1.0), 0.0)
+    grant[:] = want * frac[fb]
+    debt += grant
+    cash += grant
+    refused[:] = want - grant
+    illiquid[:] = ill
+
+
+def budgets(c, inc, eta, one_minus_eta, mpc):
+    """Twin of keynes.budgets."""
+    c[:] = eta * c + one_minus_eta * (inc * mpc)
+    inc[:] = 0.0
+
+
+def capacity_plan(A, L, Kc, alive, alpha, beta, D, theta_hire, theta_fire, fire_share, cap, ratio, vac, fire):
+    """Twin of keynes.capacity_plan."""
+    capacity(A, L, Kc, alive, alpha, beta, cap)
+    plan_firms(D, cap, A, Kc, L, alive, alpha, beta, theta_hire, theta_fire, fire_share, ratio, vac, fire)
+
+
+def row_means(d, out):
+    """Twin of keynes.row_means."""
+    out[:] = d.mean(axis=1)
+
+
+def exit_scan(cash, Kc, debt, alive, illiquid, cpi, Knorm, e_star, e, dead):
+    """Twin of keynes.exit_scan (Model._exit's test before the kernel)."""
+    alive, illiquid = np.asarray(alive, dtype=bool), np.asarray(illiquid, dtype=bool)
+    assets = np.maximum(cash, 0.0) + cpi * Kc * Knorm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e[:] = np.where(assets > 0, (assets - debt) / assets, -np.inf)
+    d = alive & ((e < e_star) | illiquid)
+    dead[:] = d
+    return int(d.sum()), int(alive.sum())
+
+
+def recapitalise(fb, debt, equity, breach_day, frozen, car, day, lag, npl):
+    """Twin of keynes.recapitalise (Model._recapitalise before the kernel)."""
+    loans_b = np.bincount(fb, weights=debt, minlength=equity.size)
+    below = equity < car * loans_b
+    breach_day[:] = np.where(below & (breach_day < 0), day, np.where(below, breach_day, -1))
+    frozen[:] = below.astype(np.int64) if npl else 0
+    due = below & (day - breach_day >= lag)
+    inj = np.where(due, car * loans_b - equity, 0.0)
+    equity += inj
+    frozen[due] = 0
+    breach_day[due] = -1
+    return float(inj.sum())
+
+
+def innovators(seed, purpose, t, alive, pinn):
+    """Twin of keynes.innovators."""
+    ids = np.flatnonzero(np.asarray(alive, dtype=bool))
+    return ids[rng.uniform(seed, purpose, ids, t, 0) < pinn]
+
+
+def vacancy_slots(alive, vac):
+    """Twin of keynes.vacancy_slots."""
+    return np.repeat(np.arange(vac.size, dtype=np.int64), np.where(np.asarray(alive, dtype=bool), vac, 0))
+
+
+def still_open(slots, nopen, tight):
+    """Twin of keynes.still_open."""
+    tight[:] = np.bincount(slots[:nopen], minlength=tight.size) > 0

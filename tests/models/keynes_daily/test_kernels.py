@@ -150,3 +150,115 @@ def test_firm_rules_match_twins(seed):
         assert (P[~alive] == P0[~alive]).all() and (mu >= 0).all()
         if bounded:
             assert np.all(np.abs(np.log(P / P0)) <= 0.02 + 1e-12)
+
+
+# -- fused day steps (cython_ext/keynes.pyx) against the NumPy forms the model used before -------------
+
+def _same(a, b):
+    for x, y in zip(a, b):
+        assert np.asarray(x).tobytes() == np.asarray(y).tobytes()
+
+
+def test_pairwise_sum_is_numpy_sum():
+    rg = np.random.default_rng(0)
+    for n in list(range(0, 140)) + [1000, 8191, 8193, 10000, 100003]:
+        x = rg.lognormal(0, 3, n) * rg.choice([-1.0, 1.0], n)
+        assert K.pairwise_sum(x) == x.sum(), n
+    for w in (1, 7, 8, 30, 129, 365):                                    # dring means, any window
+        d = rg.lognormal(0, 2, (50, w))
+        outs = [np.empty(50), np.empty(50)]
+        K.row_means(d, outs[0])
+        R.row_means(d, outs[1])
+        _same(*[[o] for o in outs])
+
+
+def test_household_steps_match_twins():
+    rg = np.random.default_rng(5)
+    n, nf = 700, 40
+    emp = rg.integers(-1, nf, n).astype(np.int64)
+    dep = rg.uniform(-5, 100, n)
+    dep[::13] = 0.0
+    inc, c = rg.uniform(0, 3, n), rg.uniform(0, 4, n)
+    res = []
+    for M in (K, R):
+        d, i_, c_ = dep.copy(), inc.copy(), c.copy()
+        nu = M.transfers(emp, d, i_, 0.7, 0.3, 0.75)
+        L = np.zeros(nf, dtype=np.int64)
+        s = M.employment(emp, L)
+        M.budgets(c_, i_, 0.7, 1 - 0.7, 0.94)
+        res.append((nu, d, i_, c_, L, s))
+    _same(*res)
+    assert res[0][0] == (emp < 0).sum() and (res[0][2] == 0).all()
+    alive = rg.uniform(size=nf) < 0.8
+    vac = rg.integers(0, 4, nf).astype(np.int64)
+    sl = [M.vacancy_slots(alive.view(np.uint8) if M is K else alive, vac) for M in (K, R)]
+    _same([sl[0]], [sl[1]])
+    tt = [np.empty(nf, dtype=np.uint8), np.empty(nf, dtype=bool)]
+    K.still_open(sl[0], 5, tt[0])
+    R.still_open(sl[0], 5, tt[1])
+    assert np.array_equal(tt[0].view(bool), tt[1])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fire_workers_matches_twin(seed):
+    rg = np.random.default_rng(seed)
+    n, nf = 600, 30
+    emp = rg.integers(-1, nf, n).astype(np.int64)
+    fire = np.where(rg.uniform(size=nf) < 0.4, rg.integers(0, 12, nf), 0).astype(np.int64)
+    if seed == 3:
+        fire[:] = 0
+    wage = rg.uniform(1500, 1800, nf)
+    resw = rg.uniform(1400, 1700, n)
+    res = []
+    for M in (K, R):
+        e, f, r = emp.copy(), fire.copy(), resw.copy()
+        k = M.fire_workers(11, 302, 7, e, f, wage, r)
+        res.append((k, e, f, r))
+    _same(*res)
+    if seed != 3:
+        assert res[0][0] > 0 and (res[0][2] == 0).all()
+
+
+def test_goods_day_matches_twin():
+    budget, alive, price, cap = goods_inputs(6, tight=True)
+    rg = np.random.default_rng(6)
+    c = budget * 1.1
+    dep = rg.uniform(-1, 12, budget.size)
+    res = []
+    for M in (K, R):
+        d, b, sp = dep.copy(), np.empty(c.size), np.zeros(c.size)
+        rev, sold, dem, sums = np.zeros(price.size), np.zeros(price.size), np.zeros(price.size), np.empty(2)
+        u = M.goods_day(9, 4, c, 0.7, d, b, alive, price, cap.copy(), 8, sp, rev, sold, dem, sums)
+        res.append((u, d, b, sp, rev, sold, dem, sums))
+    _same(*res)
+
+
+@pytest.mark.parametrize("premium,frozen", [(1, False), (0, True)])
+def test_firm_accounts_credit_exit_recap_match_twins(premium, frozen):
+    rg = np.random.default_rng(premium + 10)
+    n, nb = 200, 4
+    alive = rg.uniform(size=n) < 0.85
+    fb = rg.integers(0, nb, n).astype(np.int64)
+    rev, W, L = rg.uniform(0, 50, n), rg.uniform(1500, 1800, n), rg.integers(0, 20, n).astype(np.int64)
+    debt = np.where(rg.uniform(size=n) < 0.6, rg.uniform(0, 300, n), 0.0)
+    cash, Kc, profit = rg.uniform(-40, 200, n), rg.uniform(0.5, 20, n), rg.uniform(-10, 10, n)
+    cash[::17] = 0.0
+    eq = rg.uniform(5, 40, nb)
+    fz = (rg.uniform(size=nb) < 0.5).astype(np.int64) if frozen else np.zeros(nb, dtype=np.int64)
+    res = []
+    for M in (K, R):
+        al = alive.view(np.uint8) if M is K else alive
+        ca, kc, pr, de = cash.copy(), Kc.copy(), profit.copy(), debt.copy()
+        outs = [np.empty(n) for _ in range(6)] + [np.zeros(nb) for _ in range(3)] + [np.empty(7)]
+        M.firm_accounts(rev, L, W, de, ca, kc, pr, al, fb, 1.3, 912.5, 0.02, 0.5, premium, 0.02, 0.21, 0.4,
+                        premium, 0.1, 1 - 0.05 / 365, 1.2, *outs)
+        cr = [np.empty(n) for _ in range(5)] + [np.empty(n, dtype=np.uint8 if M is K else bool)]
+        M.credit(al, fb, fz, ca, de, kc, outs[0], eq, 1.3, 912.5, 0.7, 0.08, 0.8, 10.0, *cr)
+        e, dead = np.empty(n), np.empty(n, dtype=np.uint8 if M is K else bool)
+        cnt = M.exit_scan(ca, kc, de, al, cr[5], 1.2, 912.5, -0.5, e, dead)
+        eq2, bd, fr = eq.copy(), np.array([-1, 3, -1, 2], dtype=np.int64), fz.copy()
+        inj = M.recapitalise(fb, de * 3, eq2, bd, fr, 0.08, 9, 5 if frozen else 0, int(frozen))
+        win = M.innovators(4, 303, 9, al, 0.3)
+        res.append(outs + [ca, kc, pr, de] + cr[:5] + [cr[5].view(bool), cnt, e, dead.view(bool), inj, eq2, bd, fr, win])
+    _same(*res)
+    assert res[0][-5] > 0                                                   # some bank was recapitalised
