@@ -198,3 +198,49 @@ def test_chunked_candidate_draws_do_not_change_results():
     a, b = runs
     assert a.series == b.series
     assert np.array_equal(a.cs, b.cs) and np.array_equal(a.money, b.money)
+
+
+def _switching_model(switch_price, switch_ration):
+    text = (f"model: massmacro\nagents: 4000\nmonths: 2\nseed: 5\n"
+            f"massmacro: {{switch_price: {switch_price}, switch_ration: {switch_ration}}}\n")
+    m = Model(load_config(text=text), Comm())
+    m.initialize()
+    fs = m.firms
+    c = np.nonzero((fs.id >= 0) & (fs.sector == C))[0]
+    fs.price[c] = 100.0
+    fs.price[c[::2]] = 50.0                                       # half the C firms are cheap
+    m.rationed[:] = 0
+    return m, set(fs.id[c[::2]].tolist())
+
+
+def test_price_switching_moves_only_to_cheaper_sellers():
+    """psi_p = 1, psi_q = 0: every household compares one incumbent with one candidate drawn
+    proportional to employees and switches only to a seller >= 1 % cheaper; one entry at most."""
+    m, cheap = _switching_model(1.0, 0.0)
+    m.cs[::5, 3] = -1                                             # empty entries
+    before = m.cs.copy()
+    m._switch_sellers(m.month)
+    changed = before != m.cs
+    assert (changed.sum(axis=1) <= 1).all()
+    was_full = (before >= 0).all(axis=1)
+    moved = changed.any(axis=1) & was_full
+    assert 0.05 < moved.mean() < 0.5             # ~ P(incumbent dear) * P(candidate cheap) = 1/4
+    old, new = before[changed & was_full[:, None]], m.cs[changed & was_full[:, None]]
+    assert all(x in cheap for x in new.tolist()) and not any(y in cheap for y in old.tolist())
+    # refilled at once at any price when one of 3 draws is a new C seller (P ~ 1 - 0.45^3)
+    assert (m.cs[::5, 3] >= 0).mean() > 0.8
+
+
+def test_rationing_switching_replaces_the_rationing_seller():
+    """psi_p = 0, psi_q = 1: a household rationed by its seller k replaces that seller (the lowest
+    such k) whatever the candidate's price; households not rationed keep full lists unchanged."""
+    m, _ = _switching_model(0.0, 1.0)
+    full = (m.cs >= 0).all(axis=1)
+    rationed = full & (np.arange(m.part.count) % 2 == 0)
+    m.rationed[rationed] = 0b0110                                 # sellers 1 and 2 rationed
+    before = m.cs.copy()
+    m._switch_sellers(m.month)
+    changed = before != m.cs
+    assert not changed[full & ~rationed].any()
+    r = changed[rationed]
+    assert r[:, 1].mean() > 0.8 and not r[:, [0, 2, 3]].any()
