@@ -10,7 +10,7 @@ Index draws: candidate d of a household comes from x = mix64(key + (d + 1) golde
 stream on the household's key); one 64-bit x gives two 32-bit halves; an index in [0, n) is (half * n) >> 32
 (Lemire's multiply-shift, bias < n / 2^32, irrelevant here and identical in the twin)."""
 import numpy as np
-from libc.stdint cimport int64_t, uint64_t, uint32_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, int32_t
 from libc.math cimport pow, ceil, floor, INFINITY
 
 cdef extern from "hp_rng.h":
@@ -787,3 +787,246 @@ def still_open(const int64_t[::1] slots, Py_ssize_t nopen, unsigned char[::1] ti
             tight[j] = 0
         for j in range(nopen):
             tight[slots[j]] = 1
+
+
+# -- partitioned variant (market: pro_rata; hpcabm/models/keynes_daily/partitioned.py) ------------------
+# Households and firms live on different ranks; these kernels see only one rank's rows and the day's
+# replicated firm directory (alive firm ids in ascending order with their price, wage, vacancies).
+
+cdef extern from "hp_exactsum.h":
+    void hp_acc_add(int64_t *acc, double v) nogil
+
+EXACT_BUCKETS = 2200       # HP_N_BUCKETS (hp_exactsum.h)
+
+
+def exact_parts_by(const int64_t[::1] idx, const double[::1] v, int64_t nb):
+    """Exact-sum buckets of v grouped by idx (0..nb-1): array (nb, 2200, 2) for
+    Comm.exact_sums_of_parts; order- and partition-independent per-group sums in one pass."""
+    parts = np.zeros((nb, 2200, 2), dtype=np.int64)
+    cdef int64_t[:, :, ::1] P = parts
+    cdef Py_ssize_t i, n = idx.shape[0]
+    with nogil:
+        for i in range(n):
+            hp_acc_add(&P[idx[i], 0, 0], v[i])
+    return parts
+
+
+def goods_choice(uint64_t seed, int64_t t, const int64_t[::1] hh, const int64_t[::1] pos,
+                 const int64_t[::1] dir_ids, const double[::1] dir_price, int kG, int64_t[::1] out):
+    """Pro-rata goods market, one round: household hh[r] (global id) draws its kG distinct
+    candidates exactly as goods_market does (stream 300, key of household + 1, uniform over the
+    directory) and proposes to the pos[r]-th cheapest (price, then lower id); out[r] = its directory
+    index, or -1 when pos[r] >= min(kG, number of firms)."""
+    cdef Py_ssize_t n = hh.shape[0], na = dir_ids.shape[0], r, a, b, m, best
+    cdef int64_t kk = kG, d, v, tmp
+    cdef int64_t cand[64]
+    cdef uint64_t key, x
+    cdef int ok
+    if kk > 64:
+        raise ValueError("goods_choice: kG <= 64")
+    if kk > na:
+        kk = na
+    with nogil:
+        for r in range(n):
+            if pos[r] >= kk:
+                out[r] = -1
+                continue
+            key = hp_key(seed, 300, <uint64_t>(hh[r] + 1), <uint64_t>t)
+            m = 0
+            a = 0
+            while m < kk:
+                x = _sm(key, <uint64_t>(a // 2))
+                if a % 2 == 1:
+                    x = x >> 32
+                a += 1
+                d = _pick(x, na)
+                ok = 1
+                for b in range(m):
+                    if cand[b] == d:
+                        ok = 0
+                        break
+                if ok:
+                    cand[m] = d
+                    m += 1
+            # partial selection sort up to position pos[r] by (price, id)
+            for v in range(pos[r] + 1):
+                best = v
+                for b in range(v + 1, kk):
+                    if dir_price[cand[b]] < dir_price[cand[best]] or (
+                            dir_price[cand[b]] == dir_price[cand[best]] and dir_ids[cand[b]] < dir_ids[cand[best]]):
+                        best = b
+                tmp = cand[v]; cand[v] = cand[best]; cand[best] = tmp
+            out[r] = cand[pos[r]]
+
+
+def labour_choice(uint64_t seed, int64_t t, const int64_t[::1] hh, const double[::1] resw,
+                  const int64_t[::1] cumvac, const int64_t[::1] dir_ids, const double[::1] dir_wage,
+                  int kL, double xi, int64_t[::1] out):
+    """Order-independent labour market, the searcher's side: searcher hh[r] samples kL distinct
+    open vacancy slots uniformly (stream 301; slot s belongs to directory firm d with
+    cumvac[d] <= s < cumvac[d+1]), takes the best-paid (ties: lower id) if its wage >= resw[r] and a
+    Bernoulli(1 - xi) succeeds: out[r] = directory index of the firm applied to, else -1."""
+    cdef Py_ssize_t n = hh.shape[0], nd = dir_ids.shape[0], r, a, b, m, lo, hi, mid
+    cdef int64_t V = cumvac[nd], s, d, best
+    cdef int64_t pos[64]
+    cdef uint64_t key, x
+    cdef int ok
+    cdef double wb
+    if kL > 64:
+        raise ValueError("labour_choice: kL <= 64")
+    with nogil:
+        for r in range(n):
+            out[r] = -1
+            if V == 0:
+                continue
+            key = hp_key(seed, 301, <uint64_t>(hh[r] + 1), <uint64_t>t)
+            m = 0
+            if V <= kL:
+                for a in range(V):
+                    pos[a] = a
+                m = V
+            else:
+                a = 0
+                while m < kL:
+                    x = _sm(key, <uint64_t>(1 + a // 2))
+                    if a % 2 == 1:
+                        x = x >> 32
+                    a += 1
+                    s = _pick(x, V)
+                    ok = 1
+                    for b in range(m):
+                        if pos[b] == s:
+                            ok = 0
+                            break
+                    if ok:
+                        pos[m] = s
+                        m += 1
+            best = -1
+            wb = -1.0
+            for b in range(m):
+                # directory firm of slot pos[b]: largest d with cumvac[d] <= slot
+                lo = 0
+                hi = nd
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if cumvac[mid] <= pos[b]:
+                        lo = mid
+                    else:
+                        hi = mid
+                d = lo
+                if best < 0 or dir_wage[d] > wb or (dir_wage[d] == wb and dir_ids[d] < dir_ids[best]):
+                    wb = dir_wage[d]
+                    best = d
+            if wb >= resw[r] and hp_u01(hp_draw(key, 0)) >= xi:
+                out[r] = best
+
+
+def household_receipts(const double[::1] wage, double share, double f_div, double dep_rate, double tax,
+                       double[::1] dep, double[::1] inc, double[::1] tax_out, double[::1] int_out,
+                       double[::1] div_out):
+    """household_income for the partitioned variant: wage[i] = the employer's W/365 (0 if
+    unemployed); receipts y = wage + share + f_div dep+ + dep_rate dep+, taxed at `tax`; per-household
+    tax, deposit interest and dividends out (for exact sums across ranks)."""
+    cdef Py_ssize_t n = dep.shape[0], i
+    cdef double y, d, it
+    with nogil:
+        for i in range(n):
+            d = f_div * dep[i] if dep[i] > 0 else 0.0
+            it = dep_rate * dep[i] if dep[i] > 0 else 0.0
+            y = wage[i] + share + d + it
+            dep[i] += y * (1 - tax)
+            inc[i] += y * (1 - tax)
+            tax_out[i] = y * tax
+            int_out[i] = it
+            div_out[i] = d
+
+
+def goods_candidates(uint64_t seed, int64_t t, const int64_t[::1] hh, const int64_t[::1] dir_ids,
+                     const double[::1] dir_price, int kG, int32_t[:, ::1] out):
+    """All rounds of goods_choice at once: out[r, :kk] = directory indices of household hh[r]'s kG
+    distinct candidates (stream 300, as goods_market draws them) sorted by (price, id);
+    kk = min(kG, number of firms) = out.shape[1]."""
+    cdef Py_ssize_t n = hh.shape[0], na = dir_ids.shape[0], r, a, b, m
+    cdef int64_t kk = out.shape[1], d, tmp
+    cdef int64_t cand[64]
+    cdef uint64_t key, x
+    cdef int ok
+    if kk > 64 or kk > na or kk > kG:
+        raise ValueError("goods_candidates: out.shape[1] = min(kG, firms) <= 64")
+    with nogil:
+        for r in range(n):
+            key = hp_key(seed, 300, <uint64_t>(hh[r] + 1), <uint64_t>t)
+            for a in range(0, kk, 2):
+                x = _sm(key, <uint64_t>(a // 2))
+                cand[a] = _pick(x, na)
+                if a + 1 < kk:
+                    cand[a + 1] = _pick(x >> 32, na)
+            ok = 1
+            for a in range(1, kk):
+                for b in range(a):
+                    ok &= cand[a] != cand[b]
+            if not ok:
+                m = 0
+                a = 0
+                while m < kk:
+                    x = _sm(key, <uint64_t>(a // 2))
+                    if a % 2 == 1:
+                        x = x >> 32
+                    a += 1
+                    d = _pick(x, na)
+                    ok = 1
+                    for b in range(m):
+                        if cand[b] == d:
+                            ok = 0
+                            break
+                    if ok:
+                        cand[m] = d
+                        m += 1
+            # insertion sort by (price, id)
+            for a in range(1, kk):
+                tmp = cand[a]
+                b = a - 1
+                while b >= 0 and (dir_price[cand[b]] > dir_price[tmp] or (
+                        dir_price[cand[b]] == dir_price[tmp] and dir_ids[cand[b]] > dir_ids[tmp])):
+                    cand[b + 1] = cand[b]
+                    b -= 1
+                cand[b + 1] = tmp
+            for a in range(kk):
+                out[r, a] = <int32_t>cand[a]
+
+
+def settle_round(const int64_t[::1] li, const double[::1] rem, const double[::1] price, double[::1] caprem,
+                 double[::1] dem, double[::1] sold, double[::1] rev, double[::1] pay, signed char[::1] rationed):
+    """Owner side of one pro-rata goods round over the received proposals (local firm row li[k],
+    remaining budget rem[k]; received in ascending household id on any partition): want = rem/P;
+    D_j = sum of wants (record order); if D_j <= caprem_j every proposal is served in full (pay = rem),
+    else each gets the fraction caprem_j/D_j of its units (pay = units x P) and caprem_j = 0.
+    In place: caprem, dem (+= D), sold, rev; out: pay, rationed."""
+    cdef Py_ssize_t k, n = li.shape[0], nf = caprem.shape[0], j
+    cdef double w, q
+    D_a = np.zeros(nf)
+    S_a = np.zeros(nf)
+    cdef double[::1] D = D_a, S = S_a
+    with nogil:
+        for k in range(n):
+            D[li[k]] += rem[k] / price[li[k]]
+        for k in range(n):
+            j = li[k]
+            w = rem[k] / price[j]
+            if D[j] > caprem[j]:
+                q = w * (caprem[j] / D[j]) if caprem[j] > 0 else 0.0
+                pay[k] = q * price[j]
+                rationed[k] = 1
+            else:
+                q = w
+                pay[k] = rem[k]
+                rationed[k] = 0
+            S[j] += q
+            sold[j] += q
+            rev[j] += pay[k]
+        for j in range(nf):
+            dem[j] += D[j]
+            if D[j] > caprem[j]:
+                caprem[j] = 0.0
+            else:
+                caprem[j] = caprem[j] - S[j]

@@ -44,6 +44,7 @@ KD_INNOV = 303      # R&D success and productivity draw (entity = firm slot, ste
 KD_ENTRY = 304      # number of entrants (entity 0) and their draws (entity = new firm slot)
 KD_INIT = 305       # initial wealth, firm sizes, productivity, banks (entity = household or firm)
 KD_NPL = 306        # banking crisis: which loans are non-performing (entity = firm slot)
+KD_APPLY = 307      # partitioned keynes_daily: priority of a job application at the firm (entity = household)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _K1 = np.uint64(0x632BE59BD9B4E019)

@@ -44,6 +44,13 @@ class Model:
     table_layout = {"households": "replicated", "firms": "replicated", "dring": "replicated",
                     "banks": "replicated", "macro": "replicated"}
 
+    def __new__(cls, cfg, comm):
+        # `keynes.market: pro_rata` selects the partitioned variant (partitioned.py)
+        if cls is Model and cfg.keynes.market == "pro_rata":
+            from hpcabm.models.keynes_daily.partitioned import PartitionedModel
+            return super().__new__(PartitionedModel)
+        return super().__new__(cls)
+
     def __init__(self, cfg, comm):
         self.cfg = cfg
         self.comm = comm

@@ -142,3 +142,64 @@ def test_named_configurations(job, phi, crisis):
     assert cfg.model == "keynes_daily" and int(cfg.months) == 3650 and int(cfg.agents) == 10000
     assert cfg.keynes.phi == phi and cfg.keynes.crisis == crisis and cfg.keynes.tax_bug_compat
     assert cfg.keynes.car == 0.08 and cfg.keynes.psi_pi == 1.5 and cfg.keynes.psi_y == 0.5
+
+
+# -- partitioned variant (market: pro_rata), one rank here; rank-count equality in tests/mpi ---------------
+
+def test_market_key_is_checked():
+    from hpcabm.core.config import ConfigError
+    with pytest.raises(ConfigError, match="market"):
+        load_config(text=SMALL.format(seed=1, days=5, dd=0, cd=1, crisis="none", div="none"),
+                    overrides=["keynes.market=queue"])
+
+
+def test_partitioned_balance_sheets_every_day():
+    """market: pro_rata through both shocks, the equity+NPL crisis with a lagged bail-out, entry
+    and exit: both residuals every day, stocks recounted from the agents, money exact per proposal."""
+    from hpcabm.models.keynes_daily.partitioned import PartitionedModel
+    m, s = run(days=150, dd=40, cd=80, crisis="equity+npl",
+               sets=["keynes.market=pro_rata", "keynes.car=0.35", "keynes.entry_rate=0.002"])
+    assert isinstance(m, PartitionedModel)
+    money = s["deposits_h"] + s["deposits_f"]
+    assert np.all(np.abs(s["sf_error"]) <= 1e-11 * money) and np.all(np.abs(s["sf_money"]) <= 1e-11 * money)
+    assert s["exits"].sum() > 0 and s["entries"].sum() > 0 and s["bailouts"].sum() > 0 and s["unmet"].max() > 0
+    dep = m.h["dep"].sum() + m.f["cash"].sum()
+    assert abs(dep - money[-1]) <= 1e-11 * dep and abs(m.f["debt"].sum() - s["loans"][-1]) <= 1e-11 * dep
+    assert abs(s["loans"][-1] + m.mac["G"] - dep - m.banks["equity"].sum()) <= 1e-11 * dep
+    e = m.h["employer"]                                                    # firms' head counts = employers
+    assert np.array_equal(np.bincount(e[e >= 0], minlength=m.nf_total)[m.f["id"]], m.f["L"])
+    assert s["employment"][-1] == (e >= 0).sum() and s["fired"].sum() > 0 and s["hired"].sum() > 0
+
+
+def test_pro_rata_kernels():
+    """goods_candidates = goods_choice at every position; settle_round serves demand <= stock in
+    full and rations the rest pro rata, with payments = revenue."""
+    from hpcabm.kernels import keynes as K
+    rg = np.random.default_rng(2)
+    ids = np.sort(rg.choice(500, 60, replace=False)).astype(np.int64)
+    price = rg.uniform(4, 6, 60)
+    price[:5] = price[5]                                                  # ties
+    hh = np.arange(300, dtype=np.int64)
+    c = np.empty((300, 8), dtype=np.int32)
+    K.goods_candidates(3, 7, hh, ids, price, 8, c)
+    for pos in range(8):
+        out = np.empty(300, dtype=np.int64)
+        K.goods_choice(3, 7, hh, np.full(300, pos, dtype=np.int64), ids, price, 8, out)
+        assert np.array_equal(out, c[:, pos])
+    assert np.all(np.diff(price[c], axis=1) >= 0)
+    li = rg.integers(0, 10, 400).astype(np.int64)
+    rem = rg.uniform(0, 10, 400)
+    P = rg.uniform(1, 2, 10)
+    cap = rg.uniform(50, 400, 10)
+    cap[3] = 0.0
+    caprem, dem, sold, rev = cap.copy(), np.zeros(10), np.zeros(10), np.zeros(10)
+    pay, rat = np.empty(400), np.empty(400, dtype=np.int8)
+    K.settle_round(li, rem, P, caprem, dem, sold, rev, pay, rat)
+    D = np.bincount(li, weights=rem / P[li], minlength=10)
+    over = D > cap
+    assert over.any() and (~over).any() and over[3]
+    assert np.allclose(dem, D) and np.array_equal(rat.astype(bool), over[li])
+    assert np.array_equal(pay[~over[li]], rem[~over[li]])                   # served in full
+    assert np.allclose(sold[over], cap[over]) and np.all(caprem[over] == 0)  # sold out, pro rata
+    assert np.allclose(pay[over[li]] / rem[over[li]], np.repeat(1, over[li].sum()) * (cap / np.maximum(D, 1e-300))[li[over[li]]])
+    assert np.isclose(pay.sum(), rev.sum(), rtol=1e-14) and np.allclose(rev, sold * P)
