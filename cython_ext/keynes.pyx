@@ -1030,3 +1030,86 @@ def settle_round(const int64_t[::1] li, const double[::1] rem, const double[::1]
                 caprem[j] = 0.0
             else:
                 caprem[j] = caprem[j] - S[j]
+
+
+def goods_propose(const int32_t[:, ::1] cands, const int64_t[::1] row, int64_t rnd, const int64_t[::1] act,
+                  const double[::1] rem, const int64_t[::1] dir_ids, const int64_t[::1] dir_owner,
+                  int64_t nranks, double[:, ::1] rec, int64_t[::1] perm, int64_t[::1] counts):
+    """Sender side of pro-rata round rnd: household act[k] proposes rem[act[k]] to directory firm
+    cands[row[k], rnd]; records (firm id, budget) grouped by the firm's owner rank, ascending
+    household within each group (a stable counting sort); perm[m] = k of record m; counts per rank."""
+    cdef Py_ssize_t k, n = act.shape[0], r
+    cdef int64_t d, o
+    pos_a = np.zeros(nranks + 1, dtype=np.int64)
+    cdef int64_t[::1] pos = pos_a
+    with nogil:
+        for r in range(nranks):
+            counts[r] = 0
+        for k in range(n):
+            counts[dir_owner[cands[row[k], rnd]]] += 1
+        for r in range(nranks):
+            pos[r + 1] = pos[r] + counts[r]
+        for k in range(n):
+            d = cands[row[k], rnd]
+            o = dir_owner[d]
+            rec[pos[o], 0] = <double>dir_ids[d]
+            rec[pos[o], 1] = rem[act[k]]
+            perm[pos[o]] = k
+            pos[o] += 1
+
+
+def settle_records(const double[:, ::1] rec, const int64_t[::1] loc, const double[::1] price, double[::1] caprem,
+                   double[::1] dem, double[::1] sold, double[::1] rev, double[:, ::1] rep):
+    """settle_round on (firm id, budget) records (loc: firm id -> local row); rep = (pay, rationed).
+    The firm's fields are packed into one 64-byte row while settling (one cache line per record:
+    the records come in household order, so firms are hit at random)."""
+    cdef Py_ssize_t k, n = rec.shape[0], nf = caprem.shape[0], j
+    cdef double w, q
+    cdef double* R
+    row_a = np.zeros((nf, 8))
+    cdef double[:, ::1] F = row_a       # price, caprem, D, S, sold, rev
+    with nogil:
+        for j in range(nf):
+            F[j, 0] = price[j]
+            F[j, 1] = caprem[j]
+            F[j, 4] = sold[j]
+            F[j, 5] = rev[j]
+        for k in range(n):
+            R = &F[loc[<int64_t>rec[k, 0]], 0]
+            R[2] += rec[k, 1] / R[0]
+        for k in range(n):
+            R = &F[loc[<int64_t>rec[k, 0]], 0]
+            w = rec[k, 1] / R[0]
+            if R[2] > R[1]:
+                q = w * (R[1] / R[2]) if R[1] > 0 else 0.0
+                rep[k, 0] = q * R[0]
+                rep[k, 1] = 1.0
+            else:
+                q = w
+                rep[k, 0] = rec[k, 1]
+                rep[k, 1] = 0.0
+            R[3] += q
+            R[4] += q
+            R[5] += rep[k, 0]
+        for j in range(nf):
+            dem[j] += F[j, 2]
+            sold[j] = F[j, 4]
+            rev[j] = F[j, 5]
+            if F[j, 2] > caprem[j]:
+                caprem[j] = 0.0
+            else:
+                caprem[j] = caprem[j] - F[j, 3]
+
+
+def goods_apply(const double[:, ::1] back, const int64_t[::1] perm, const int64_t[::1] act, double[::1] spent,
+                double[::1] rem, unsigned char[::1] nxt):
+    """Sender side after the replies: spent += pay, rem -= pay; nxt[k] = rationed and budget left."""
+    cdef Py_ssize_t m, n = perm.shape[0], k
+    cdef int64_t i
+    with nogil:
+        for m in range(n):
+            k = perm[m]
+            i = act[k]
+            spent[i] += back[m, 0]
+            rem[i] -= back[m, 0]
+            nxt[k] = 1 if (back[m, 1] > 0 and rem[i] > 0) else 0

@@ -211,6 +211,25 @@ class Comm:
         out[route.order] = back
         return out
 
+    def exchange_grouped(self, send_counts, records):
+        """Like `exchange` for records already grouped by destination rank (send_counts[r] records
+        for rank r, in rank order): no sort, no copy on one rank. Returns (received records grouped
+        by source rank in rank order; a Route whose `order` is None) for `reply_grouped`."""
+        records = np.asarray(records)
+        send_counts = np.asarray(send_counts, dtype=np.int64)
+        if self.size == 1:
+            return records, Route(None, send_counts, send_counts)
+        recv_counts = np.empty(self.size, dtype=np.int64)
+        self._timed(self.mpi.Alltoall, send_counts, recv_counts)
+        return self._alltoallv(records, send_counts, recv_counts, records.dtype), Route(None, send_counts, recv_counts)
+
+    def reply_grouped(self, route, replies):
+        """Replies to an `exchange_grouped`, returned in the sender's grouped order."""
+        replies = np.asarray(replies)
+        if self.size == 1:
+            return replies
+        return self._alltoallv(replies, route.recv_counts, route.send_counts, replies.dtype)
+
     def fetch(self, dest, requests, serve):
         """Request/reply: requests[k] goes to rank dest[k], where serve(received) returns one reply
         per received request; replies come back aligned with `requests`. Every rank must call it."""

@@ -44,8 +44,7 @@ from hpcabm.models.keynes_daily.model import FIRM_COLS, SERIES, Model, _normal
 from hpcabm.models.keynes_daily.policy import inflation_30d, taylor
 
 REC_FIRE = np.dtype([("hh", np.int64), ("firm", np.int64), ("u", np.float64)])
-REC_BUY = np.dtype([("hh", np.int64), ("firm", np.int64), ("rem", np.float64)])
-REP_BUY = np.dtype([("pay", np.float64), ("rationed", np.int8)])
+REC2 = np.dtype([("a", np.float64), ("b", np.float64)])     # goods rounds: (firm id, budget), (pay, rationed)
 
 
 def firm_key(ids, nh):
@@ -355,22 +354,21 @@ class PartitionedModel(Model):
         cands = np.empty((act.size, kk), dtype=np.int32)
         K.goods_candidates(self.seed, t, (act + self.part.lo).astype(np.int64), dr["ids"], dr["P"],
                            int(p.k_goods), cands)
-        row = np.arange(act.size)
+        row = np.arange(act.size, dtype=np.int64)
+        counts = np.empty(comm.size, dtype=np.int64)
         for rnd in range(kk):
-            gid = (act + self.part.lo).astype(np.int64)
-            choice = cands[row, rnd]
-            rec = np.empty(act.size, dtype=REC_BUY)
-            rec["hh"], rec["firm"], rec["rem"] = gid, dr["ids"][choice], rem[act]
-            recv, route = comm.exchange(dr["owner"][choice], rec)
-            li = loc[recv["firm"]]
-            rep = np.empty(recv.size, dtype=REP_BUY)
-            pay, rat = np.empty(recv.size), np.empty(recv.size, dtype=np.int8)
-            K.settle_round(li, np.ascontiguousarray(recv["rem"]), f["P"], caprem, dem, sold, rev, pay, rat)
-            rep["pay"], rep["rationed"] = pay, rat
-            back = comm.reply(route, rep)
-            spent[act] += back["pay"]
-            rem[act] -= back["pay"]
-            nxt = back["rationed"].astype(bool) & (rem[act] > 0)
+            # proposals grouped by owner (keynes.goods_propose), settled by the owners in ascending
+            # household order (settle_records), replies applied (goods_apply)
+            rec = np.empty((act.size, 2))
+            perm = np.empty(act.size, dtype=np.int64)
+            K.goods_propose(cands, row, rnd, act, rem, dr["ids"], dr["owner"], comm.size, rec, perm, counts)
+            recv, route = comm.exchange_grouped(counts, rec.view(REC2).ravel())
+            rep = np.empty((recv.size, 2))
+            K.settle_records(recv.view(np.float64).reshape(-1, 2), loc, f["P"], caprem, dem, sold, rev, rep)
+            back = comm.reply_grouped(route, rep.view(REC2).ravel())
+            nxt = np.empty(act.size, dtype=np.uint8)
+            K.goods_apply(back.view(np.float64).reshape(-1, 2), perm, act, spent, rem, nxt)
+            nxt = nxt.view(bool)
             act, row = act[nxt], row[nxt]
             if comm.sum_int(int(act.size)) == 0:
                 break
