@@ -244,3 +244,21 @@ def test_rationing_switching_replaces_the_rationing_seller():
     assert not changed[full & ~rationed].any()
     r = changed[rationed]
     assert r[:, 1].mean() > 0.8 and not r[:, [0, 2, 3]].any()
+
+
+def test_supplier_switching_moves_only_to_cheaper_suppliers():
+    """Firms do the same with their intermediate-good suppliers (psi_p = 1)."""
+    m, _ = _switching_model(1.0, 0.0)
+    fs = m.firms
+    i_firms = np.nonzero((fs.id >= 0) & (fs.sector == I))[0]
+    fs.price[i_firms] = 100.0
+    fs.price[i_firms[::2]] = 50.0
+    cheap = set(fs.id[i_firms[::2]].tolist())
+    buyers = np.nonzero((fs.id >= 0) & (fs.sector != I))[0]
+    before = np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]], axis=1)
+    m._switch_sellers(m.month)
+    after = np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]], axis=1)
+    changed = (before != after) & (before >= 0)
+    assert (changed.sum(axis=1) <= 1).all() and changed.any(axis=1).mean() > 0.05
+    assert all(x in cheap for x in after[changed].tolist())
+    assert not any(y in cheap for y in before[changed].tolist())
