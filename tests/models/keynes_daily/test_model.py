@@ -148,6 +148,8 @@ def test_named_configurations(job, phi, crisis):
 
 def test_market_key_is_checked():
     from hpcabm.core.config import ConfigError
+    cfg = load_config(os.path.join(ROOT, "jobs", "keynes_daily_pro_rata.yaml"))
+    assert cfg.keynes.market == "pro_rata" and cfg.agents == 100 * cfg.keynes.firms // 10
     with pytest.raises(ConfigError, match="market"):
         load_config(text=SMALL.format(seed=1, days=5, dd=0, cd=1, crisis="none", div="none"),
                     overrides=["keynes.market=queue"])
