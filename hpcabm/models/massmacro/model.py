@@ -146,7 +146,7 @@ class Model(FirmsModel):
         agents = self.part.lo + np.asarray(local_idx, dtype=np.int64)
         return self._sector_candidates(agents, sector, k, salt, tries_per)
 
-    CHUNK = 1 << 18      # requesters per exchange in candidate draws (bounds temporary memory)
+    CHUNK = 1 << 16      # requesters per exchange in candidate draws (bounds temporary memory)
 
     def _sector_candidates(self, requesters, sector, k, salt, tries_per=6):
         """Up to k distinct candidates of `sector` per requester, drawn in chunks so that the
