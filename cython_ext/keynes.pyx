@@ -32,6 +32,31 @@ cdef inline int64_t _pick(uint64_t half, int64_t n) noexcept nogil:
     return <int64_t>(((half & 0xFFFFFFFFULL) * <uint64_t>n) >> 32)
 
 
+cdef inline Py_ssize_t _distinct_picks(uint64_t key, uint64_t first, int64_t n, Py_ssize_t k,
+                                       int64_t *out) noexcept nogil:
+    """k distinct values in 0..n-1 (k <= n) in draw order, drawn with _pick from the half-words of
+    key's candidate stream from step `first` on (low half, then high half of each step)."""
+    cdef Py_ssize_t m = 0, a = 0, b
+    cdef uint64_t x
+    cdef int64_t d
+    cdef int ok
+    while m < k:
+        x = _sm(key, first + <uint64_t>(a // 2))
+        if a % 2 == 1:
+            x = x >> 32
+        a += 1
+        d = _pick(x, n)
+        ok = 1
+        for b in range(m):
+            if out[b] == d:
+                ok = 0
+                break
+        if ok:
+            out[m] = d
+            m += 1
+    return m
+
+
 cdef double _pw(const double* a, Py_ssize_t n, Py_ssize_t stride) noexcept nogil:
     """NumPy's pairwise summation (numpy/_core/src/umath/loops_utils.h.src, blocks of 128 with 8
     accumulators): 0.0 + _pw(a, n, 1) is bitwise np.sum of a contiguous float64 array
@@ -275,21 +300,7 @@ def labour_market(uint64_t seed, int64_t t, const int64_t[::1] searchers, double
                     pos[a] = a
                 m = nopen
             else:
-                a = 0
-                while m < kL:
-                    x = _sm(key, <uint64_t>(1 + a // 2))
-                    if a % 2 == 1:
-                        x = x >> 32
-                    a += 1
-                    j = _pick(x, nopen)
-                    ok = 1
-                    for b in range(m):
-                        if pos[b] == j:
-                            ok = 0
-                            break
-                    if ok:
-                        pos[m] = j
-                        m += 1
+                m = _distinct_picks(key, 1, nopen, kL, pos)
             best = -1
             wb = -1.0
             for b in range(m):
@@ -817,11 +828,10 @@ def goods_choice(uint64_t seed, int64_t t, const int64_t[::1] hh, const int64_t[
     candidates exactly as goods_market does (stream 300, key of household + 1, uniform over the
     directory) and proposes to the pos[r]-th cheapest (price, then lower id); out[r] = its directory
     index, or -1 when pos[r] >= min(kG, number of firms)."""
-    cdef Py_ssize_t n = hh.shape[0], na = dir_ids.shape[0], r, a, b, m, best
-    cdef int64_t kk = kG, d, v, tmp
+    cdef Py_ssize_t n = hh.shape[0], na = dir_ids.shape[0], r, b, best
+    cdef int64_t kk = kG, v, tmp
     cdef int64_t cand[64]
-    cdef uint64_t key, x
-    cdef int ok
+    cdef uint64_t key
     if kk > 64:
         raise ValueError("goods_choice: kG <= 64")
     if kk > na:
@@ -832,22 +842,7 @@ def goods_choice(uint64_t seed, int64_t t, const int64_t[::1] hh, const int64_t[
                 out[r] = -1
                 continue
             key = hp_key(seed, 300, <uint64_t>(hh[r] + 1), <uint64_t>t)
-            m = 0
-            a = 0
-            while m < kk:
-                x = _sm(key, <uint64_t>(a // 2))
-                if a % 2 == 1:
-                    x = x >> 32
-                a += 1
-                d = _pick(x, na)
-                ok = 1
-                for b in range(m):
-                    if cand[b] == d:
-                        ok = 0
-                        break
-                if ok:
-                    cand[m] = d
-                    m += 1
+            _distinct_picks(key, 0, na, kk, cand)
             # partial selection sort up to position pos[r] by (price, id)
             for v in range(pos[r] + 1):
                 best = v
@@ -886,21 +881,7 @@ def labour_choice(uint64_t seed, int64_t t, const int64_t[::1] hh, const double[
                     pos[a] = a
                 m = V
             else:
-                a = 0
-                while m < kL:
-                    x = _sm(key, <uint64_t>(1 + a // 2))
-                    if a % 2 == 1:
-                        x = x >> 32
-                    a += 1
-                    s = _pick(x, V)
-                    ok = 1
-                    for b in range(m):
-                        if pos[b] == s:
-                            ok = 0
-                            break
-                    if ok:
-                        pos[m] = s
-                        m += 1
+                m = _distinct_picks(key, 1, V, kL, pos)
             best = -1
             wb = -1.0
             for b in range(m):
@@ -966,22 +947,7 @@ def goods_candidates(uint64_t seed, int64_t t, const int64_t[::1] hh, const int6
                 for b in range(a):
                     ok &= cand[a] != cand[b]
             if not ok:
-                m = 0
-                a = 0
-                while m < kk:
-                    x = _sm(key, <uint64_t>(a // 2))
-                    if a % 2 == 1:
-                        x = x >> 32
-                    a += 1
-                    d = _pick(x, na)
-                    ok = 1
-                    for b in range(m):
-                        if cand[b] == d:
-                            ok = 0
-                            break
-                    if ok:
-                        cand[m] = d
-                        m += 1
+                _distinct_picks(key, 0, na, kk, cand)
             # insertion sort by (price, id)
             for a in range(1, kk):
                 tmp = cand[a]
