@@ -180,6 +180,27 @@ class Model:
         return cap, ratio
 
     # -- one day (note sec. 2) -------------------------------------------------------------------
+    def _central_bank(self, cpi, gdp, Wbar_new, u):
+        """Central bank for tomorrow: 30-day inflation, output gap on the 30-day mean log GDP, the
+        Taylor rule with its bounds; records today's CPI, wage index and unemployment. Returns
+        (30-day inflation, output gap)."""
+        p, mac = self.p, self.mac
+        cr, gr = mac["cpi_ring"], mac["gdp_ring"]
+        cr.append(cpi)
+        gr.append(gdp)
+        if len(cr) > 31:
+            cr.pop(0)
+        if len(gr) > 30:
+            gr.pop(0)
+        gap = self.hp.update(math.log(max(sum(gr) / len(gr), 1e-300)))
+        if len(cr) == 31:
+            pi = inflation_30d(cpi, cr[0])
+            r_next = taylor(pi, gap, p.r_bar, p.pi_star, p.psi_pi, p.psi_y, p.r_floor, p.r_ceiling)
+        else:      # no 30-day history yet: r = r_bar, pi = pi* (P; the PDF starts at the ceiling)
+            pi, r_next = p.pi_star, p.r_bar
+        mac.update({"r": r_next, "pi": pi, "gap": gap, "Wbar": Wbar_new, "u": u, "P": cpi})
+        return pi, gap
+
     def step(self):
         t0 = time.perf_counter()
         p, f, h, b, mac = self.p, self.f, self.h, self.banks, self.mac
@@ -311,21 +332,7 @@ class Model:
         # loan interest
         mac["M"] = M0 + (new_credit + entry_loans + (tau * nh + ben * n_u) + float(out[4])
                          - repaid - seized - seized_x - taxes - int_sum)
-        # central bank for tomorrow: 30-day inflation, output gap on 30-day mean log GDP
-        cr, gr = mac["cpi_ring"], mac["gdp_ring"]
-        cr.append(cpi)
-        gr.append(gdp)
-        if len(cr) > 31:
-            cr.pop(0)
-        if len(gr) > 30:
-            gr.pop(0)
-        gap = self.hp.update(math.log(max(sum(gr) / len(gr), 1e-300)))
-        if len(cr) == 31:
-            pi = inflation_30d(cpi, cr[0])
-            r_next = taylor(pi, gap, p.r_bar, p.pi_star, p.psi_pi, p.psi_y, p.r_floor, p.r_ceiling)
-        else:      # no 30-day history yet: r = r_bar, pi = pi* (P; the PDF starts at the ceiling)
-            pi, r_next = p.pi_star, p.r_bar
-        mac.update({"r": r_next, "pi": pi, "gap": gap, "Wbar": Wbar_new, "u": 1 - E / nh, "P": cpi})
+        pi, gap = self._central_bank(cpi, gdp, Wbar_new, 1 - E / nh)
         t0 = self._tick("decisions", t0)
         # 11. statistics and the balance-sheet identities
         loans = float(f["debt"].sum())

@@ -41,7 +41,6 @@ from hpcabm.core.comm import BlockPartition
 from hpcabm.kernels import core as kcore
 from hpcabm.kernels import keynes as K
 from hpcabm.models.keynes_daily.model import FIRM_COLS, SERIES, Model, _normal
-from hpcabm.models.keynes_daily.policy import inflation_30d, taylor
 
 REC_FIRE = np.dtype([("hh", np.int64), ("firm", np.int64), ("u", np.float64)])
 REC2 = np.dtype([("a", np.float64), ("b", np.float64)])     # goods rounds: (firm id, budget), (pay, rationed)
@@ -236,20 +235,7 @@ class PartitionedModel(Model):
         mac["G"] += deficit
         mac["M"] = M0 + (new_credit + entry_loans + (tau * nh + ben * n_u) + int_h
                          - repaid - seized - seized_x - taxes - int_sum)
-        cr, gr = mac["cpi_ring"], mac["gdp_ring"]
-        cr.append(cpi)
-        gr.append(gdp)
-        if len(cr) > 31:
-            cr.pop(0)
-        if len(gr) > 30:
-            gr.pop(0)
-        gap = self.hp.update(math.log(max(sum(gr) / len(gr), 1e-300)))
-        if len(cr) == 31:
-            pi = inflation_30d(cpi, cr[0])
-            r_next = taylor(pi, gap, p.r_bar, p.pi_star, p.psi_pi, p.psi_y, p.r_floor, p.r_ceiling)
-        else:
-            pi, r_next = p.pi_star, p.r_bar
-        mac.update({"r": r_next, "pi": pi, "gap": gap, "Wbar": Wbar_new, "u": 1 - E / nh, "P": cpi})
+        pi, gap = self._central_bank(cpi, gdp, Wbar_new, 1 - E / nh)
         t0 = self._tick("decisions", t0)
         # 11. statistics and the balance-sheet identities
         beq = float(b["equity"].sum())
