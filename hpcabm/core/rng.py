@@ -29,6 +29,7 @@ EX_METER_PICK = 104
 EX_METER_EX = 105
 EX_GRID = 106
 EX_INIT = 107
+EX_CHAIN = 108      # test chains of the exchange kernel (small_chains; entity = chain)
 # K+S model (hpcabm/models/ks; purposes >= 200)
 KS_INNOV = 200      # capital-good firm innovation: success draw + Beta(3,3) draws for A and B
 KS_IMIT = 201       # imitation: success draw + target draw
