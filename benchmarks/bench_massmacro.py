@@ -65,17 +65,15 @@ def main():
     say("phases (s/month, max over ranks): " + ", ".join(
         f"{g} {max(sum(t.get(k, 0) for k in ks) for t in tim) / a.months:.3f}" for g, ks in groups.items()))
     mpi_s = comm.allgather(comm.mpi_seconds / a.months)
-    say(f"communication (inside the phases above: reductions and all-to-alls, including waiting for "
-        f"the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
+    say("communication (inside the phases above: reductions and all-to-alls, including waiting for "
+        "the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
     sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
     # reference in the same process: one C-market round by the kernel and by its NumPy twin
     import numpy as np
     from hpcabm.models.massmacro import markets
     budget = np.maximum(np.minimum(m.money, m.ybar.astype(np.int64)), 0)
-    act0 = np.zeros(m.part.count, dtype=np.uint8)
-    for k in range(m.KC):
-        act0 |= (m.cs[:, k] >= 0).astype(np.uint8) << k
+    act0 = markets.bitset(m.cs >= 0)
     cpu_round = {}
     for name, fn in (("numpy", markets.buyers_round_numpy), ("kernel", markets.buyers_round)):
         cs, act, left = m.cs.copy(), act0.copy(), budget.copy()

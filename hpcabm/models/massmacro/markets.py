@@ -55,6 +55,12 @@ def order_round(model, seller, order):
     return spend, price, phi
 
 
+def bitset(mask):
+    """Per row of a (n, K <= 8) boolean array, the uint8 with bit k set where mask[:, k]."""
+    K = mask.shape[1]
+    return (mask.astype(np.uint8) << np.arange(K, dtype=np.uint8)).sum(axis=1, dtype=np.uint8)
+
+
 def buyers_round(model, seller, active, left, units, rationed, close_unordered=False):
     """One pro-rata round for buyers with several sellers each, in two kernel passes and without
     per-order temporaries beyond one int32 per (buyer, seller): the same arithmetic as
@@ -96,10 +102,9 @@ def buyers_round_numpy(model, seller, active, left, units, rationed):
     dead = phi < 0
     seller[dead] = -1
     short = (phi >= 0) & (phi < 1) & (order > 0)
-    for k in range(K):
-        rationed |= (short[:, k].astype(np.uint8) << k)
+    rationed |= bitset(short)
     act &= ~short & ~dead
-    active[:] = (act.astype(np.uint8) << np.arange(K, dtype=np.uint8)).sum(axis=1).astype(np.uint8)
+    active[:] = bitset(act)
 
 
 def employers_of_random_agents(model, requester, salt, tries):

@@ -454,9 +454,7 @@ class Model(FirmsModel):
         left = budget.astype(np.int64).copy()
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
-        active = np.zeros(self.part.count, dtype=np.uint8)
-        for k in range(self.KC):
-            active |= (self.cs[:, k] >= 0).astype(np.uint8) << k
+        active = markets.bitset(self.cs >= 0)
         for _ in range(int(self.p.rounds_c)):
             markets.buyers_round(self, self.cs, active, left, units, self.rationed)
         self.money -= budget - left
@@ -491,9 +489,7 @@ class Model(FirmsModel):
         budget = np.maximum(budget, 0)
         sup = np.ascontiguousarray(np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]],
                                             axis=1)[:, : self.KI])
-        active = np.zeros(buyers.size, dtype=np.uint8)
-        for k in range(self.KI):
-            active |= (sup[:, k] >= 0).astype(np.uint8) << k
+        active = markets.bitset(sup >= 0)
         left = budget.copy()
         spent_value = np.zeros(buyers.size)
         bought = np.zeros(buyers.size)

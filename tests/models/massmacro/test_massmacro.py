@@ -134,9 +134,7 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
         left = budget.astype(np.int64).copy()
         units = np.zeros(m.part.count)
         m.rationed[:] = 0
-        active = np.zeros(m.part.count, dtype=np.uint8)
-        for k in range(m.KC):
-            active |= (m.cs[:, k] >= 0).astype(np.uint8) << k
+        active = markets.bitset(m.cs >= 0)
         for _ in range(3):
             fn(m, m.cs, active, left, units, m.rationed)
         out.append((left, units, active))
