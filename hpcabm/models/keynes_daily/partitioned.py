@@ -265,6 +265,19 @@ class PartitionedModel(Model):
         self._tick("stats", t0)
 
     # -- markets ------------------------------------------------------------------------------
+    def _first_at_firms(self, dest, rec, capacity):
+        """Send REC_FIRE records (hh, firm, u) to the firms' homes, where firm slot l accepts its
+        first capacity[l] records in (u, hh) order. Returns the local firm index of each received
+        record, the int8 acceptance there, and the int8 acceptance back at the sender."""
+        recv, route = self.comm.exchange(dest, rec)
+        li = self._local_index(recv["firm"])
+        order = np.lexsort((recv["hh"], recv["u"], li))
+        ls = li[order]
+        first = np.searchsorted(ls, ls, side="left")
+        ok = np.zeros(recv.size, dtype=np.int8)
+        ok[order] = (np.arange(ls.size) - first < capacity[ls]).astype(np.int8)
+        return li, ok, self.comm.reply(route, ok)
+
     def _fire_part(self, t, dr):
         """Employees of firing firms send their draw to the firm, which lays off the fire_j smallest
         (ties: lower household id); reservation wage = the firm's wage. Returns the global count."""
@@ -276,16 +289,9 @@ class PartitionedModel(Model):
         rec = np.empty(cand.size, dtype=REC_FIRE)
         rec["hh"], rec["firm"] = gid, e[cand]
         rec["u"] = kcore.uniform(self.seed, rng.KD_FIRE, gid.astype(np.int64), t, 0)
-        recv, route = comm.exchange(dr["owner"][di[cand]], rec)
-        li = self._local_index(recv["firm"])
-        order = np.lexsort((recv["hh"], recv["u"], li))
-        ls = li[order]
-        first = np.searchsorted(ls, ls, side="left")
-        go = np.zeros(recv.size, dtype=np.int8)
-        go[order] = (np.arange(ls.size) - first < f["fire"][ls]).astype(np.int8)
+        li, go, back = self._first_at_firms(dr["owner"][di[cand]], rec, f["fire"])
         f["L"] -= np.bincount(li, weights=go, minlength=f["id"].size).astype(np.int64)
         f["fire"][:] = 0
-        back = comm.reply(route, go)
         gone = cand[back.astype(bool)]
         h["resw"][gone] = dr["W"][di[gone]]
         e[gone] = -1
@@ -294,7 +300,7 @@ class PartitionedModel(Model):
     def _hire_part(self, t, dr):
         """Searchers apply (keynes.labour_choice); each firm takes up to its vacancies in the order
         of the applicants' priority draws (KD_APPLY). Returns hires per local firm."""
-        p, f, h, comm = self.p, self.f, self.h, self.comm
+        p, f, h = self.p, self.f, self.h
         e = h["employer"]
         s = np.flatnonzero(e < 0)
         gid = (s + self.part.lo).astype(np.int64)
@@ -307,15 +313,10 @@ class PartitionedModel(Model):
         rec = np.empty(int(app.sum()), dtype=REC_FIRE)
         rec["hh"], rec["firm"] = gid[app], dr["ids"][choice[app]]
         rec["u"] = kcore.uniform(self.seed, rng.KD_APPLY, rec["hh"].copy(), t, 0)
-        recv, route = comm.exchange(dr["owner"][choice[app]], rec)
-        li = self._local_index(recv["firm"])
-        order = np.lexsort((recv["hh"], recv["u"], li))
-        ls = li[order]
-        first = np.searchsorted(ls, ls, side="left")
-        ok = np.zeros(recv.size, dtype=np.int8)
-        ok[order] = (np.arange(ls.size) - first < np.where(f["alive"][ls], f["vac"][ls], 0)).astype(np.int8)
+        li, ok, back = self._first_at_firms(dr["owner"][choice[app]], rec,
+                                            np.where(f["alive"], f["vac"], 0))
         hired = np.bincount(li, weights=ok, minlength=f["id"].size).astype(np.int64)
-        back = comm.reply(route, ok).astype(bool)
+        back = back.astype(bool)
         took = s[app][back]
         e[took] = dr["ids"][choice[app][back]]
         h["resw"][took] = dr["W"][choice[app][back]]
