@@ -5,7 +5,6 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 import pytest
 from mpi4py import MPI
 

@@ -12,28 +12,15 @@ from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
 from hpcabm.core.ensemble import halton_seeds, load_ensemble, plan, run_ensemble
 from hpcabm.models.keynes_daily import Model
+from tests.mpi.replicated import assert_replicated_member_equals_one_rank
 
 pytestmark = pytest.mark.mpi(min_size=2)
 CFG = ("model: keynes_daily\nagents: 400\nmonths: 40\nseed: 4\ncheckpoint: {every: 0}\n"
        "keynes: {firms: 40, banks: 3, money0: 40000.0, demand_day: 32, crisis_day: 36, crisis: equity+npl}\n")
 
 
-def series(comm):
-    m = Model(load_config(text=CFG), comm)
-    m.initialize()
-    for _ in range(40):
-        m.step()
-    return {k: np.asarray(v) for k, v in m.series.items()}
-
-
 def test_replicated_member_equals_one_rank():
-    world = Comm()
-    a = series(world)
-    b = series(Comm(MPI.COMM_SELF))
-    for k in a:
-        assert a[k].tobytes() == b[k].tobytes(), k
-    gathered = world.allgather(a["gdp"].tobytes())
-    assert all(g == gathered[0] for g in gathered)
+    assert_replicated_member_equals_one_rank(Model, CFG, 40)
 
 
 def test_halton_ensemble_members_equal_serial_runs():

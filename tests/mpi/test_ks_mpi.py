@@ -4,35 +4,19 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 import pytest
-from mpi4py import MPI
 
 from hpcabm.core.comm import Comm
-from hpcabm.core.config import load_config
 from hpcabm.core.ensemble import load_ensemble, plan, run_ensemble
 from hpcabm.models.ks import Model
+from tests.mpi.replicated import assert_replicated_member_equals_one_rank
 
 pytestmark = pytest.mark.mpi(min_size=2)
 CFG = "model: ks\nmonths: 40\nseed: 12\ncheckpoint: {every: 0}\nks: {variant: mark2}\n"
 
 
-def series(comm):
-    m = Model(load_config(text=CFG), comm)
-    m.initialize()
-    for _ in range(40):
-        m.step()
-    return {k: np.asarray(v) for k, v in m.series.items()}
-
-
 def test_replicated_member_equals_one_rank():
-    world = Comm()
-    a = series(world)
-    b = series(Comm(MPI.COMM_SELF))
-    for k in a:
-        assert a[k].tobytes() == b[k].tobytes(), k
-    gathered = world.allgather(a["gdp"].tobytes())
-    assert all(g == gathered[0] for g in gathered)
+    assert_replicated_member_equals_one_rank(Model, CFG, 40)
 
 
 def test_ks_ensemble_grouping_invariance():
