@@ -115,6 +115,10 @@ def analyse(cfg, vals, errs):
     concave, frac, ratio = ef.concavity(x, y, vx, vy, errs[..., cx], errs[..., cy])
     out = {"S": S, "rss": rss, "tss": tss, "goodness_of_fit": rss / tss, "concave": concave,
            "concave_fraction": frac, "hessian_max_ratio": ratio}
+    ex, ey = errs[..., cx], errs[..., cy]
+    if np.all(np.isfinite(ex)) and np.all(np.isfinite(ey)) and M.size <= 3600:
+        out["rss_expected"] = ef.expected_rss(x, y, ex, ey)
+        out["rss_ratio"] = rss / out["rss_expected"] if out["rss_expected"] > 0 else float("nan")
     groups = parse_agent_types(cfg.exchange.agent_types, int(cfg.agents), int(cfg.exchange.goods))
     kind = ef.analytic_kind(groups, cfg.entropy.analytic)
     if kind is not None:
@@ -131,6 +135,9 @@ def analyse(cfg, vals, errs):
             St_trap = ef.fit_entropy(x, y, vals_x, vals_y)[0]
             out["agreement_trapezoid_floor"] = ef.goodness_of_agreement(St_trap, St)
             out["agreement_measurement_only"] = ef.goodness_of_agreement(S, St_trap)
+            z = ef.pulls(np.stack([vx, vy], -1), np.stack([ex, ey], -1),
+                         np.stack([vals_x, vals_y], -1))
+            out["pull_rms"] = float(np.sqrt(np.mean(z ** 2))) if z.size else float("nan")
     return out
 
 
@@ -152,7 +159,8 @@ def write_h5(path, cfg, vals, errs, secs, res, ranks, wall, extra=None):
         if "goodness_of_agreement" in res:
             f.attrs["goodness_of_agreement"] = float(res["goodness_of_agreement"])
             f.attrs["analytic"] = res["analytic"]
-        for k in ("agreement_trapezoid_floor", "agreement_measurement_only"):
+        for k in ("agreement_trapezoid_floor", "agreement_measurement_only", "rss_expected",
+                  "rss_ratio", "pull_rms"):
             if k in res:
                 f.attrs[k] = float(res[k])
         g = f.create_group("grid")
@@ -242,6 +250,10 @@ def run(cfg, comm, out_dir, log=print):
                f"{res['concave']} (fraction of nodes with lambda_max <= 0: {res['concave_fraction']:.2f})")
         if "goodness_of_agreement" in res:
             msg += f", goodness of agreement ({res['analytic']}) {res['goodness_of_agreement']:.3g}"
+        if "rss_ratio" in res:
+            msg += f", RSS / RSS expected from the error bars {res['rss_ratio']:.3g}"
+        if "pull_rms" in res:
+            msg += f", rms pull against the exact values {res['pull_rms']:.3g}"
         log(msg + f"; {wall:.1f} s on {comm.size} rank(s)", flush=True)
     comm.barrier()
     return 0

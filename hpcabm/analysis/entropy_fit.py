@@ -44,6 +44,47 @@ def fit_entropy(x, y, vx, vy):
     return S.reshape(nx, ny), rss, tss
 
 
+def expected_rss(x, y, ex, ey):
+    """RSS that the fit of eq. 6 should leave if S is path independent and the measured values
+    scatter by their error bars ex, ey (independent, at every node): E[RSS] = tr((I - H) C), H the
+    least-squares projection onto edge differences of node potentials and C = J diag(e^2) J^T the
+    covariance of the right-hand sides d (J: d from the node values, d = (v_a + v_b)/2 * step).
+    RSS / expected_rss is then ~1 (a chi^2 over the residual degrees of freedom, divided by its
+    mean); much more than 1 means the error bars are too small or S is not path independent.
+    Dense linear algebra: grids up to ~60 x 60."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    nx, ny = len(x), len(y)
+    nn = nx * ny
+    ex, ey = np.asarray(ex, float).ravel(), np.asarray(ey, float).ravel()
+    a, b, _ = edge_system(x, y, np.zeros((nx, ny)), np.zeros((nx, ny)))
+    ne = a.size
+    nxe = (nx - 1) * ny                    # the first nxe edges run along x (values vx)
+    A = np.zeros((ne, nn))
+    A[np.arange(ne), b] = 1.0
+    A[np.arange(ne), a] = -1.0
+    step = np.concatenate([np.repeat(np.diff(x), ny), np.tile(np.diff(y), nx)])
+    J = np.zeros((ne, 2 * nn))             # columns: vx at the nodes, then vy at the nodes
+    ex_rows = np.arange(nxe)
+    ey_rows = np.arange(nxe, ne)
+    J[ex_rows, a[:nxe]] = 0.5 * step[:nxe]
+    J[ex_rows, b[:nxe]] = 0.5 * step[:nxe]
+    J[ey_rows, nn + a[nxe:]] = 0.5 * step[nxe:]
+    J[ey_rows, nn + b[nxe:]] = 0.5 * step[nxe:]
+    Q, R = np.linalg.qr(A)
+    keep = np.abs(np.diag(R)) > 1e-12 * np.abs(np.diag(R)).max()   # A has rank nn - 1
+    Q = Q[:, keep]
+    Rres = J - Q @ (Q.T @ J)               # (I - H) J
+    return float(np.sum(Rres ** 2 * np.concatenate([ex, ey]) ** 2))
+
+
+def pulls(vals, errs, exact):
+    """(measured - exact) / error at every node and component where all three are finite: the
+    direct test of error bars where the values are known in closed form (rms ~1 if honest)."""
+    v, e, t = (np.asarray(z, float) for z in (vals, errs, exact))
+    ok = np.isfinite(v) & np.isfinite(e) & np.isfinite(t) & (e > 0)
+    return (v[ok] - t[ok]) / e[ok]
+
+
 def goodness_of_agreement(S_fit, S_true):
     """Sum of squared differences after shifting both to mean zero, over the total sum of squares of
     the true entropy's deviations from its mean (§3)."""

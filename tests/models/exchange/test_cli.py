@@ -3,6 +3,7 @@ session): entropy.h5 with its attributes and plots, config errors, and results.h
 identical on 1 and 3 ranks, also after a restart on 2."""
 import h5py
 import numpy as np
+import pytest
 
 from tests.conftest import hpcabm
 
@@ -53,6 +54,9 @@ def test_entropy_cli_writes_h5_and_plots(tmp_path):
         # heterogeneous CD (eq. 10): beta = sum(eta_i)/M = 300/1000
         assert np.allclose(a["measured/beta"][()], 0.3, rtol=0.03)
         assert a["analytic/S"].shape == (4, 4)
+        # the error-bar checks: RSS against what the error bars predict, pulls against eq. 10
+        assert at["rss_expected"] > 0 and at["rss_ratio"] == pytest.approx(at["rss"] / at["rss_expected"])
+        assert 0 < at["pull_rms"] < 10
 
 
 def test_entropy_cli_config_error_names_the_key(tmp_path):

@@ -97,3 +97,33 @@ def test_analytic_kind_choice():
     assert pk("price rest", 1) == "cd_price"
     assert pk("price 5 mu1=0.5; price 5", 1) is None
     assert pk("sat rest", 2) is None
+
+
+def test_expected_rss_matches_the_residual_of_honest_error_bars():
+    """Values with Gaussian noise of exactly their stated error bars leave RSS / expected_rss ~ 1
+    on average; the same values with error bars 3 times too small read ~9. A uniform error bar
+    and a node-dependent one (larger where the values are larger) both hold."""
+    rng = np.random.default_rng(11)
+    vx0, vy0 = 3 * N / GX, 3 * N / GY
+    for ex, ey in ((0.002 * vx0, 0.002 * vy0), (0.01 * vx0 * GY / 1000, 0.004 * vy0)):
+        expected = ef.expected_rss(X, Y, ex, ey)
+        ratios = []
+        for _ in range(300):
+            vx = vx0 + ex * rng.standard_normal(GX.shape)
+            vy = vy0 + ey * rng.standard_normal(GX.shape)
+            ratios.append(ef.fit_entropy(X, Y, vx, vy)[1] / expected)
+        assert np.mean(ratios) == pytest.approx(1.0, abs=0.05)
+        assert ef.expected_rss(X, Y, ex / 3, ey / 3) * 9 == pytest.approx(expected, rel=1e-9)
+
+
+def test_pulls_of_honest_error_bars_have_unit_rms():
+    rng = np.random.default_rng(5)
+    exact = 3 * N / GX
+    err = 0.01 * exact
+    z = ef.pulls(exact + err * rng.standard_normal(GX.shape), err, exact)
+    assert z.size == GX.size and np.sqrt(np.mean(z ** 2)) == pytest.approx(1.0, abs=0.15)
+    z3 = ef.pulls(exact + 3 * err * rng.standard_normal(GX.shape), err, exact)
+    assert np.sqrt(np.mean(z3 ** 2)) > 2.4
+    bad = exact.copy()
+    bad[0, 0] = np.nan
+    assert ef.pulls(bad, err, exact).size == GX.size - 1
