@@ -32,3 +32,25 @@ def test_spawn_seeds_distinct():
     s = rng.spawn_seeds(5, 1000)
     assert len(set(s)) == 1000 and all(0 <= x < 2**63 for x in s)
     assert rng.spawn_seeds(5, 3) == s[:3]
+
+
+def test_purpose_registry_matches_the_c_enum_and_kernel_constants():
+    """Every purpose in hp_rng.h's enum and every `DEF P_* = n` of a kernel is registered in
+    hpcabm/core/rng.py under the same name and number, and no two purposes share a number
+    (two streams with one purpose number would be the same random numbers)."""
+    import pathlib
+    import re
+    from hpcabm.core import rng as pyrng
+    root = pathlib.Path(__file__).resolve().parents[2] / "cython_ext"
+    registry = {k: v for k, v in vars(pyrng).items() if k.isupper() and isinstance(v, int)
+                and not k.startswith("_")}
+    numbers = list(registry.values())
+    assert len(numbers) == len(set(numbers)), "two purposes share a number in rng.py"
+    header = (root / "hp_rng.h").read_text()
+    enum = dict(re.findall(r"HP_P_(\w+)\s*=\s*(\d+)", header))
+    assert len(enum) >= 10
+    defs = {}
+    for pyx in root.glob("*.pyx"):
+        defs.update(re.findall(r"^DEF P_(\w+)\s*=\s*(\d+)", pyx.read_text(), flags=re.M))
+    for name, num in list(enum.items()) + list(defs.items()):
+        assert registry.get(name) == int(num), f"purpose {name} = {num} is not in hpcabm/core/rng.py"
