@@ -1,6 +1,8 @@
 """`hpcabm entropy` and `hpcabm run` for the exchange model under mpiexec (launched from the serial
 session): entropy.h5 with its attributes and plots, config errors, and results.h5 of a run bitwise
 identical on 1 and 3 ranks, also after a restart on 2."""
+import pathlib
+
 import h5py
 import numpy as np
 import pytest
@@ -57,6 +59,17 @@ def test_entropy_cli_writes_h5_and_plots(tmp_path):
         # the error-bar checks: RSS against what the error bars predict, pulls against eq. 10
         assert at["rss_expected"] > 0 and at["rss_ratio"] == pytest.approx(at["rss"] / at["rss_expected"])
         assert 0 < at["pull_rms"] < 10
+    # the docs' results table reads the same file
+    import contextlib
+    import io
+    import runpy
+    table = runpy.run_path(str(pathlib.Path(__file__).resolve().parents[3] / "validation" / "entropy_table.py"))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        table["main"]([str(tmp_path)])
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| `e1`") and f"{at['goodness_of_fit']:.3g}" in lines[2]
+    assert f"| {at['rss_ratio']:.2f} | {at['pull_rms']:.2f} |" in lines[2]
 
 
 def test_entropy_cli_config_error_names_the_key(tmp_path):
