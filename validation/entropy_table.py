@@ -30,7 +30,7 @@ PAPER = {
 
 HEADER = ("| case | paper: fit | ours: fit | paper: agreement | ours: agreement [trapezoid floor; "
           "measurement only] | RSS / expected from errors | rms pull (exact values) | concave "
-          "(nodes λmax ≤ 0) | grid, burn-in + sweeps | τ max (n/τ min; nodes n < 50 τ) | wall, ranks "
+          "(nodes λmax ≤ 0) | grid, burn-in + sweeps per chain | τ max (n/τ min; nodes n < 50 τ) | wall, ranks "
           "| s/point |\n|" + "---|" * 12)
 
 
@@ -46,6 +46,8 @@ def row(case, path):
     cfg = yaml.safe_load(a["config"])
     en = cfg["entropy"]
     title, pfit, pagr = PAPER.get(case, (case, None, None))
+    R = int(a.get("replicas", 1))
+    reps = f" (× {R} chains)" if R > 1 else ""
     agr = "—"
     if "goodness_of_agreement" in a:
         agr = f"{a['goodness_of_agreement']:.3g}"
@@ -57,7 +59,7 @@ def row(case, path):
     return (f"| `{case}`: {title} | {_g(pfit)} | {a['goodness_of_fit']:.3g} | {_g(pagr)} | {agr} | "
             f"{_g(a.get('rss_ratio'), '{:.2f}')} | {_g(a.get('pull_rms'), '{:.2f}')} | "
             f"{'yes' if a['concave'] else 'no'} ({a['concave_fraction']:.2f}) | "
-            f"{shape[0]}×{shape[1]}, {en['burn_in']} + {en['sweeps']} | {tau} | "
+            f"{shape[0]}×{shape[1]}, {en['burn_in']} + {en['sweeps']}{reps} | {tau} | "
             f"{a['wall_time']:.0f} s, {a['ranks']} | {np.mean(runtime):.1f} |")
 
 

@@ -7,7 +7,10 @@ autocorrelation time of each meter series (Sokal's window; hpcabm.analysis.autoc
 matters where the meter relaxes slowly (price-sensitive economies). Grid points are
 independent: they are farmed over sub-communicators of `entropy.ranks_per_point` ranks
 (Comm.split), each point with its own seed derived from (seed, point index), so the measured values
-do not depend on how many ranks run the job. Rank 0 then fits S (eq. 6), compares it with the
+do not depend on how many ranks run the job. With `entropy.replicas` = R > 1 each point is R
+independent chains (seeds from (seed, point, replica), chain 0 the single-chain run's), farmed
+like points; the error bar is then the larger of the pooled within-chain error and the scatter
+between the chains, which also sees modes slower than a chain. Rank 0 then fits S (eq. 6), compares it with the
 known entropy where there is one, tests concavity, and writes DIR/entropy.h5 and PNG plots.
 
 entropy.h5
@@ -18,7 +21,11 @@ entropy.h5
   /measured/beta, nu1, nu2, beta_err, nu1_err, nu2_err (n_x, n_y); /measured/runtime (seconds)
   /measured/tau_beta, tau_nu1, tau_nu2: integrated autocorrelation times (sweeps) of the meter's
           mean m, g1, g2; /measured/*_err_batch: batch-means errors (entropy.batches blocks), for
-          comparison; attrs error_method, tau_max, n_over_tau_min, unreliable_points (n < 50 tau)
+          comparison; attrs error_method, tau_max, n_over_tau_min, unreliable_points (n < 50 tau),
+          replicas; with entropy.replicas > 1 also /measured/replica_* (n_x, n_y, R: each chain's
+          reading) and /measured/between_over_within_* (scatter between chains / pooled error)
+  attrs rss_expected, rss_ratio (RSS over what the error bars predict), pull_rms (where the
+          values are known)
   /fit/S, /fit/S_per_agent (mean zero); /analytic/S (shifted to the fit's mean) if known"""
 import os
 import time
@@ -46,8 +53,9 @@ def grid(cfg):
     return x, y, q["M"], q["G1"], q["G2"]
 
 
-def point_seed(seed, k):
-    return int(rng.key(seed, rng.EX_GRID, np.int64(k), 0)) & ((1 << 63) - 1)
+def point_seed(seed, k, replica=0):
+    """Seed of grid point k (replica 0) and of its further independent chains (replica r)."""
+    return int(rng.key(seed, rng.EX_GRID, np.int64(k), replica)) & ((1 << 63) - 1)
 
 
 def measure_point(cfg, comm, M, G1, G2, seed):
@@ -66,11 +74,42 @@ def measure_point(cfg, comm, M, G1, G2, seed):
     return d["val"], d["err"], time.perf_counter() - t0, d
 
 
+def combine_replicas(meter, avg, se, se_batch):
+    """Readings of one grid point from R independent chains of equal length: avg, se, se_batch
+    (R, 3) are each chain's time average of the meter's mean holdings and its standard errors
+    (autocorrelation time; batch means). The value is eta/<avg>, alpha_j/<avg> of the pooled
+    average; the error of <avg> is the pooled within-chain error sqrt(sum se^2)/R or, if larger,
+    the scatter between chains sd(avg)/sqrt(R) — the one that also sees a mode slower than a
+    chain (a chain keeps part of its random start). With one chain this is readings_detail's
+    value and error, bit for bit. Returns (val, err, err_batch, between/within) per component."""
+    avg, se, se_batch = (np.asarray(v, dtype=np.float64) for v in (avg, se, se_batch))
+    R = avg.shape[0]
+    ex = np.asarray(meter, dtype=float)
+    if R == 1:
+        a, e, eb, ratio = avg[0], se[0], se_batch[0], np.full(3, np.nan)
+    else:
+        a = avg.mean(axis=0)
+        within = np.sqrt((se ** 2).sum(axis=0)) / R
+        between = avg.std(axis=0, ddof=1) / np.sqrt(R)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = between / within
+        e = np.fmax(within, between)
+        eb = np.fmax(np.sqrt((se_batch ** 2).sum(axis=0)) / R, between)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = np.where(a > 0, ex / a, np.nan)
+        return val, val * e / a, val * eb / a, ratio
+
+
 def measure_grid(cfg, comm, log=None):
     """Measured (values, errors, runtime, extra) arrays, shape (n_x, n_y, 3) (runtime (n_x, n_y)),
-    on every rank; extra: tau, err_batch (n_x, n_y, 3), reliable (n_x, n_y, 3), n (sweeps)."""
+    on every rank; extra: tau (largest over replicas), err_batch (n_x, n_y, 3), reliable
+    (n_x, n_y, 3), n (sweeps per chain), replicas, replica_val (n_x, n_y, R, 3: each chain's
+    reading) and between_over_within (n_x, n_y, 3; NaN with one chain). The (point, replica)
+    chains are farmed over sub-communicators of entropy.ranks_per_point ranks; each chain's result
+    depends only on its seed, so nothing depends on the rank count."""
     x, y, M, G1, G2 = grid(cfg)
     npts = M.size
+    R = int(cfg.entropy.replicas)
     rpp = int(cfg.entropy.ranks_per_point)
     if rpp > comm.size:
         raise ValueError(f"entropy.ranks_per_point = {rpp} > {comm.size} ranks")
@@ -79,27 +118,45 @@ def measure_grid(cfg, comm, log=None):
     sub = comm.split(color, comm.rank)
     mine = []
     if color < ngroups:
-        for k in range(color, npts, ngroups):
+        for task in range(color, npts * R, ngroups):
+            k, r = divmod(task, R)
             idx = np.unravel_index(k, M.shape)
             val, err, sec, d = measure_point(cfg, sub, M[idx], G1[idx], G2[idx],
-                                             point_seed(int(cfg.seed), k))
+                                             point_seed(int(cfg.seed), k, r))
             if sub.is_root:
-                mine.append((k, val, err, sec, d["tau"], d["err_batch"], d["reliable"]))
+                mine.append((task, sec, d["avg"], d["se"], d["se_batch"], d["tau"], d["reliable"]))
                 if log:
-                    log(f"[entropy] point {k + 1}/{npts} (M={M[idx]:g}, G1={G1[idx]:g}, "
+                    rep = f" replica {r + 1}/{R}" if R > 1 else ""
+                    log(f"[entropy] point {k + 1}/{npts}{rep} (M={M[idx]:g}, G1={G1[idx]:g}, "
                         f"G2={G2[idx]:g}): beta={val[0]:.5g} nu1={val[1]:.5g} nu2={val[2]:.5g} "
                         f"({sec:.1f} s)", flush=True)
     sub.mpi.Free()
+    chains = {}
+    for part in comm.allgather(mine):
+        for task, *rest in part:
+            chains[task] = rest
+    mt = cfg.exchange.meter
+    meter = (float(mt.eta), float(mt.a1), float(mt.a2))       # as Economy.meter
     vals = np.full(M.shape + (3,), np.nan)
     errs = np.full(M.shape + (3,), np.nan)
     secs = np.zeros(M.shape)
     extra = {"tau": np.full(M.shape + (3,), np.nan), "err_batch": np.full(M.shape + (3,), np.nan),
-             "reliable": np.ones(M.shape + (3,), dtype=bool), "n": int(cfg.entropy.sweeps)}
-    for part in comm.allgather(mine):
-        for k, val, err, sec, tau, errb, rel in part:
-            idx = np.unravel_index(k, M.shape)
-            vals[idx], errs[idx], secs[idx] = val, err, sec
-            extra["tau"][idx], extra["err_batch"][idx], extra["reliable"][idx] = tau, errb, rel
+             "reliable": np.ones(M.shape + (3,), dtype=bool), "n": int(cfg.entropy.sweeps),
+             "replicas": R, "replica_val": np.full(M.shape + (R, 3), np.nan),
+             "between_over_within": np.full(M.shape + (3,), np.nan)}
+    for k in range(npts):
+        idx = np.unravel_index(k, M.shape)
+        got = [chains[k * R + r] for r in range(R)]
+        avg = np.array([g[1] for g in got])
+        se = np.array([g[2] for g in got])
+        seb = np.array([g[3] for g in got])
+        vals[idx], errs[idx], extra["err_batch"][idx], extra["between_over_within"][idx] = \
+            combine_replicas(meter, avg, se, seb)
+        secs[idx] = sum(g[0] for g in got)
+        extra["tau"][idx] = np.max([g[4] for g in got], axis=0)
+        extra["reliable"][idx] = np.all([g[5] for g in got], axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra["replica_val"][idx] = np.where(avg > 0, np.asarray(meter, float) / avg, np.nan)
     return vals, errs, secs, extra
 
 
@@ -175,8 +232,17 @@ def write_h5(path, cfg, vals, errs, secs, res, ranks, wall, extra=None):
             for c, name in enumerate(("beta", "nu1", "nu2")):
                 g["tau_" + name] = extra["tau"][..., c]
                 g[name + "_err_batch"] = extra["err_batch"][..., c]
+            R = int(extra.get("replicas", 1))
+            f.attrs["replicas"] = R
             f.attrs["error_method"] = ("integrated autocorrelation time, Sokal window c=5 "
                                        "(hpcabm.analysis.autocorr), delta method")
+            if R > 1:
+                f.attrs["error_method"] += (f"; {R} independent chains per point: the larger of "
+                                            "the pooled within-chain error and the scatter "
+                                            "between chains")
+                for c, name in enumerate(("beta", "nu1", "nu2")):
+                    g["replica_" + name] = extra["replica_val"][..., c]
+                    g["between_over_within_" + name] = extra["between_over_within"][..., c]
             tau = extra["tau"][np.isfinite(extra["tau"])]
             f.attrs["tau_max"] = float(tau.max()) if tau.size else float("nan")
             f.attrs["n_over_tau_min"] = float(extra["n"] / tau.max()) if tau.size else float("nan")

@@ -104,3 +104,22 @@ def test_entropy_grid_farmed_equals_one_rank():
             assert res[rpp][0].tobytes() == one[0].tobytes()
             assert res[rpp][1].tobytes() == one[1].tobytes()
         assert np.isfinite(one[0]).all()
+
+
+def test_entropy_replicas_farmed_equal_one_rank_and_extend_the_single_chain():
+    """Three chains per point, farmed over the ranks: the same values, errors and per-chain
+    readings as on one rank, and chain 0 of each point is the single-chain run's chain."""
+    from hpcabm.analysis.entropy import measure_grid
+    text = ("model: exchange\nagents: 40\nseed: 4\nexchange: {agent_types: 'cd rest', meter: {agents: 16}}\n"
+            "entropy: {points: 2, burn_in: 5, sweeps: 30, replicas: REP}\n")
+    world = Comm()
+    many = measure_grid(load_config(text=text.replace("REP", "3")), world)
+    if world.is_root:
+        self_comm = Comm(MPI.COMM_SELF)
+        one = measure_grid(load_config(text=text.replace("REP", "3")), self_comm)
+        for a, b in zip(many[:2], one[:2]):
+            assert a.tobytes() == b.tobytes()
+        assert many[3]["replica_val"].tobytes() == one[3]["replica_val"].tobytes()
+        single = measure_grid(load_config(text=text.replace("REP", "1")), self_comm)
+        assert many[3]["replica_val"][..., 0, :].tobytes() == single[0].tobytes()
+        assert not np.array_equal(many[0], single[0])

@@ -219,7 +219,9 @@ def readings(sums, n_meter, meter, batches=20):
 
 
 def readings_detail(sums, n_meter, meter, batches=20):
-    """As `readings`, plus per component (m, g1, g2): tau (integrated autocorrelation time in
+    """As `readings`, plus per component (m, g1, g2): avg and se (the time average of the meter's
+    mean holdings and its standard error, from which val and err are formed), tau (integrated
+    autocorrelation time in
     sweeps), window (Sokal's W), reliable (n >= 50 tau) and err_batch (the batch-means error with
     `batches` consecutive blocks, kept for comparison: it is too small when a block is not much
     longer than tau)."""
@@ -244,4 +246,4 @@ def readings_detail(sums, n_meter, meter, batches=20):
         err = val * se / avg
         err_b = val * se_b / avg
     return {"val": val, "err": err, "tau": tau, "window": win, "reliable": rel,
-            "err_batch": err_b, "n": n}
+            "err_batch": err_b, "n": n, "avg": avg, "se": se, "se_batch": se_b}

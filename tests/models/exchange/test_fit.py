@@ -127,3 +127,26 @@ def test_pulls_of_honest_error_bars_have_unit_rms():
     bad = exact.copy()
     bad[0, 0] = np.nan
     assert ef.pulls(bad, err, exact).size == GX.size - 1
+
+
+def test_combine_replicas_one_chain_is_the_chain_and_scatter_widens_the_error():
+    from hpcabm.analysis.entropy import combine_replicas
+    from hpcabm.models.exchange.economy import readings_detail
+    rng = np.random.default_rng(2)
+    sums = 1000 * (1.0 + 0.01 * rng.standard_normal((400, 3)))
+    d = readings_detail(sums, 1000, (2.0, 2.0, 2.0))
+    val, err, err_b, ratio = combine_replicas((2.0, 2.0, 2.0), d["avg"][None], d["se"][None],
+                                              d["se_batch"][None])
+    assert val.tobytes() == d["val"].tobytes() and err.tobytes() == d["err"].tobytes()
+    assert err_b.tobytes() == d["err_batch"].tobytes() and np.isnan(ratio).all()
+    # four chains that agree within their errors: the pooled error, sqrt(4) smaller
+    avg = np.array([[1.0, 2.0, 4.0]] * 4) + 1e-5 * np.array([[1], [-1], [1], [-1]])
+    se = np.full((4, 3), 1e-3)
+    val, err, _, ratio = combine_replicas((2.0, 2.0, 2.0), avg, se, se)
+    assert np.allclose(val, [2.0, 1.0, 0.5]) and np.all(ratio < 0.1)
+    assert np.allclose(err, val * 0.5e-3 / np.array([1.0, 2.0, 4.0]))
+    # chains that disagree by much more than their errors: the scatter between them is the error
+    avg = np.array([[1.0, 2.0, 4.0]] * 4) * (1 + 0.02 * np.array([[1], [-1], [2], [-2]]))
+    val, err, _, ratio = combine_replicas((2.0, 2.0, 2.0), avg, se, se)
+    between = avg.std(axis=0, ddof=1) / 2
+    assert np.allclose(err, val * between / avg.mean(axis=0)) and np.all(ratio > 5)
