@@ -14,6 +14,8 @@ import h5py
 import numpy as np
 import yaml
 
+from hpcabm.analysis import entropy_fit as ef
+
 # case: (section and figure, paper goodness of fit, paper goodness of agreement or None)
 PAPER = {
     "cd_homogeneous": ("§3.1 fig 1, homogeneous CD", 8.34e-6, 9.87e-7),
@@ -38,14 +40,29 @@ def _g(x, fmt="{:.3g}"):
     return "—" if x is None or (isinstance(x, float) and not np.isfinite(x)) else fmt.format(x)
 
 
+def _axis_values(path, cfg):
+    """The measured values and errors along the grid's two axes (as entropy.analyse fits them)."""
+    names = {"mg1": ("beta", "nu1"), "g1g2": ("nu1", "nu2")}[cfg["entropy"]["axes"]]
+    with h5py.File(path, "r") as f:
+        return tuple(f[f"measured/{n}{e}"][()] for e in ("", "_err") for n in names)
+
+
 def row(case, path):
     with h5py.File(path, "r") as f:
         a = dict(f.attrs)
         runtime = f["measured/runtime"][()]
         shape = f["measured/beta"].shape
+        x, y = f["grid/x"][()], f["grid/y"][()]
     cfg = yaml.safe_load(a["config"])
     en = cfg["entropy"]
-    title, pfit, pagr = PAPER.get(case, (case, None, None))
+    base = max((k for k in PAPER if case == k or case.startswith(k + "_")), key=len, default=None)
+    title, pfit, pagr = PAPER[base] if base else (case, None, None)
+    if base and case != base:
+        title += f" [{case[len(base) + 1:]}]"
+    if "rss_ratio" not in a:          # files written before the check existed: recompute it
+        vx, vy, ex, ey = _axis_values(path, cfg)
+        S, rss, tss = ef.fit_entropy(x, y, vx, vy)
+        a["rss_ratio"] = rss / ef.expected_rss(x, y, ex, ey)
     R = int(a.get("replicas", 1))
     reps = f" (× {R} chains)" if R > 1 else ""
     agr = "—"
@@ -68,7 +85,7 @@ def main(argv=None):
     ap.add_argument("runs", help="folder with one sub-folder per case (each holding entropy.h5)")
     args = ap.parse_args(argv)
     print(HEADER)
-    for case in list(PAPER) + sorted(set(os.listdir(args.runs)) - set(PAPER)):
+    for case in sorted(os.listdir(args.runs), key=lambda c: (c.split("_")[0] != "price", c)):
         path = os.path.join(args.runs, case, "entropy.h5")
         if os.path.exists(path):
             print(row(case, path))
