@@ -1,6 +1,8 @@
 """Plain Python twins of the keynes_daily kernels (cython_ext/keynes.pyx): the readable specification
 of the two daily markets, compared bit for bit with the kernels in
 tests/models/keynes_daily/test_kernels.py. Slow (Python loops); used only by tests."""
+import math
+
 import numpy as np
 
 from hpcabm.core import rng
@@ -16,6 +18,23 @@ def _draw(key, j):
 
 def _pick(x, n):
     return ((x & _M32) * n) >> 32
+
+
+def _c_pow(base, exponent):
+    """C's pow element by element (what the kernels call). NumPy's power may run SIMD code that
+    differs from the C library in the last bit (NumPy 2.4 on AVX-512: ~6 % of values), which is
+    not what these bit-for-bit twins are about."""
+    b = np.asarray(base, dtype=np.float64)
+    e = np.broadcast_to(np.asarray(exponent, dtype=np.float64), b.shape)
+    out = np.empty(b.shape)
+    for i, (x, y) in enumerate(zip(b.ravel().tolist(), e.ravel().tolist())):
+        try:
+            out.flat[i] = math.pow(x, y)
+        except OverflowError:
+            out.flat[i] = math.inf
+        except ValueError:
+            out.flat[i] = math.nan
+    return out
 
 
 def _key(seed, purpose, entity, t):
@@ -149,7 +168,7 @@ def household_income(employer, wage, bank, dep, inc, share, div_pool, dep_total,
 def capacity(A, L, Kc, alive, alpha, beta, out):
     """Twin of keynes.capacity (the NumPy form the model used before the kernel)."""
     alive = np.asarray(alive, dtype=bool)
-    out[:] = np.where(alive, A * np.power(L, alpha) * np.power(np.maximum(Kc, 0.0), beta), 0.0)
+    out[:] = np.where(alive, A * _c_pow(L, alpha) * _c_pow(np.maximum(Kc, 0.0), beta), 0.0)
 
 
 def plan_firms(D, cap, A, Kc, L, alive, alpha, beta, theta_hire, theta_fire, fire_share, ratio, vac, fire):
@@ -157,7 +176,7 @@ def plan_firms(D, cap, A, Kc, L, alive, alpha, beta, theta_hire, theta_fire, fir
     alive = np.asarray(alive, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio[:] = np.where(cap > 0, D / cap, np.where(D > 0, np.inf, 0.0))
-        Lstar = np.where(alive, (D / (A * np.power(np.maximum(Kc, 1e-300), beta))) ** (1.0 / alpha), 0.0)
+        Lstar = np.where(alive, _c_pow(D / (A * _c_pow(np.maximum(Kc, 1e-300), beta)), 1.0 / alpha), 0.0)
     vac[:] = np.where(alive & (ratio > theta_hire), np.ceil(np.maximum(Lstar - L, 0.0)), 0).astype(np.int64)
     fire[:] = np.where(alive & (ratio < theta_fire), np.floor(fire_share * np.maximum(L - Lstar, 0.0)), 0).astype(np.int64)
 
