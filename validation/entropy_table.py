@@ -61,7 +61,7 @@ def row(case, path):
         title += f" [{case[len(base) + 1:]}]"
     if "rss_ratio" not in a:          # files written before the check existed: recompute it
         vx, vy, ex, ey = _axis_values(path, cfg)
-        S, rss, tss = ef.fit_entropy(x, y, vx, vy)
+        rss = ef.fit_entropy(x, y, vx, vy)[1]
         a["rss_ratio"] = rss / ef.expected_rss(x, y, ex, ey)
     R = int(a.get("replicas", 1))
     reps = f" (× {R} chains)" if R > 1 else ""

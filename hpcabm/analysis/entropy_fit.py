@@ -20,19 +20,25 @@ def edge_system(x, y, vx, vy):
     return np.concatenate(a), np.concatenate(b), np.concatenate(d)
 
 
+def difference_matrix(a, b, nn):
+    """Sparse (edges x nodes) matrix with S_b - S_a in each edge's row: the left-hand side of eq. 6."""
+    from scipy.sparse import coo_matrix
+    ne = a.size
+    rows = np.concatenate([np.arange(ne), np.arange(ne)])
+    cols = np.concatenate([b, a])
+    vals = np.concatenate([np.ones(ne), -np.ones(ne)])
+    return coo_matrix((vals, (rows, cols)), shape=(ne, nn))
+
+
 def fit_entropy(x, y, vx, vy):
     """Least-squares S on the grid (mean zero: S is defined up to a constant) and the residual and
     total sums of squares. Goodness of fit = RSS/TSS, TSS = sum of the squared changes d (§2)."""
-    from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import lsqr
     nx, ny = len(x), len(y)
     a, b, d = edge_system(np.asarray(x, float), np.asarray(y, float), np.asarray(vx, float),
                           np.asarray(vy, float))
-    ne, nn = d.size, nx * ny
-    rows = np.concatenate([np.arange(ne), np.arange(ne)])
-    cols = np.concatenate([b, a])
-    vals = np.concatenate([np.ones(ne), -np.ones(ne)])
-    A = coo_matrix((vals, (rows, cols)), shape=(ne, nn)).tocsr()
+    nn = nx * ny
+    A = difference_matrix(a, b, nn).tocsr()
     if nn <= 4000:
         S, *_ = np.linalg.lstsq(A.toarray(), d, rcond=None)
     else:
@@ -56,13 +62,11 @@ def expected_rss(x, y, ex, ey):
     nx, ny = len(x), len(y)
     nn = nx * ny
     ex, ey = np.asarray(ex, float).ravel(), np.asarray(ey, float).ravel()
-    a, b, _ = edge_system(x, y, np.zeros((nx, ny)), np.zeros((nx, ny)))
+    ones = np.ones((nx, ny))
+    a, b, step = edge_system(x, y, ones, ones)   # unit values: d is each edge's coordinate step
     ne = a.size
     nxe = (nx - 1) * ny                    # the first nxe edges run along x (values vx)
-    A = np.zeros((ne, nn))
-    A[np.arange(ne), b] = 1.0
-    A[np.arange(ne), a] = -1.0
-    step = np.concatenate([np.repeat(np.diff(x), ny), np.tile(np.diff(y), nx)])
+    A = difference_matrix(a, b, nn).toarray()
     J = np.zeros((ne, 2 * nn))             # columns: vx at the nodes, then vy at the nodes
     ex_rows = np.arange(nxe)
     ey_rows = np.arange(nxe, ne)
