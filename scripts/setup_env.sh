@@ -55,7 +55,11 @@ if [ "$(readlink .venv 2>/dev/null)" != "$venv" ]; then rm -rf .venv; ln -s "$ve
 # shared environment's `hpcabm` at this checkout. Skipped when nothing changed since the last build.
 stamp=".venv-build-stamp"
 src_hash="$( (cat setup.py pyproject.toml cython_ext/*.pyx cython_ext/*.h; echo "$here") | sha256sum | cut -c1-16)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$src_hash" ] || ! .venv/bin/python -c "import hpcabm.kernels.core, hpcabm.kernels.labour" 2>/dev/null; then
+# The environment is shared by every checkout using this cache: re-install when another checkout's
+# install took it over (its `hpcabm` would import the other tree, its scripts name the other path).
+points_here() { (cd / && "$here/.venv/bin/python" -c "import sys, hpcabm.kernels.core, hpcabm.kernels.labour, hpcabm; sys.exit(not hpcabm.__file__.startswith('$here/'))") 2>/dev/null &&
+                head -1 .venv/bin/hpcabm 2>/dev/null | grep -qF "$here/.venv/bin/python"; }
+if [ "$(cat "$stamp" 2>/dev/null)" != "$src_hash" ] || ! points_here; then
   echo "[setup] compiling Cython kernels and installing hpcabm (editable)"
   log="$(mktemp)"
   if ! .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >"$log" 2>&1 ||
