@@ -67,6 +67,13 @@ def check_value(key, spec, value):
     """Return the value coerced to the spec's type or raise ConfigError naming the key."""
     t = spec["type"]
     bad = ConfigError(f"config error: {key}: must be {_describe(spec)}, got {value!r}")
+    if t in ("int", "float") and isinstance(value, str):
+        # PyYAML (YAML 1.1) reads 1e-5 or 1e8 (no dot, no exponent sign) as a string: accept
+        # numeric text for numbers (agents: 1.5e8 is an integer)
+        try:
+            value = float(value)
+        except ValueError:
+            raise bad from None
     if t == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
@@ -74,12 +81,6 @@ def check_value(key, spec, value):
             else:
                 raise bad
     elif t == "float":
-        if isinstance(value, str):
-            # PyYAML (YAML 1.1) reads 1e-5 (no dot) as a string: accept numeric text for floats
-            try:
-                value = float(value)
-            except ValueError:
-                raise bad from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
         value = float(value)

@@ -57,3 +57,35 @@ def test_validate_cli_ok_prints_resolved_config(small_config):
 def test_run_cli_missing_file():
     p = hpcabm(["run", "/nonexistent.yaml", "--out", "/tmp/x"])
     assert p.returncode == 2 and "file not found" in p.stderr and "Traceback" not in p.stderr
+
+
+def _leaves(schema, prefix=""):
+    from hpcabm.core.config import _is_spec
+    for k, spec in schema.items():
+        if _is_spec(spec):
+            yield prefix + k, spec
+        elif isinstance(spec, dict):
+            yield from _leaves(spec, prefix + k + ".")
+
+
+@pytest.mark.parametrize("model", ["firms", "exchange", "massmacro", "ks", "keynes_daily"])
+def test_every_schema_bound_is_a_number_and_a_resolved_config_reloads(model):
+    """PyYAML reads 1.0e12 (no exponent sign) as text: a bound written so once crashed every
+    config that set the key. And runs/X/config.yaml (the resolved config) must load again."""
+    from hpcabm.core.config import check_value, merged_schema
+    from hpcabm.models import model_schema
+    for key, spec in _leaves(merged_schema(model_schema(model))):
+        for b in ("min", "max"):
+            if spec.get(b) is not None:
+                assert isinstance(spec[b], (int, float)) and not isinstance(spec[b], bool), (key, b, spec[b])
+        if spec.get("default") is not None:
+            check_value(key, spec, spec["default"])
+    c = cfg(f"model: {model}\n")
+    assert cfg(c.yaml()).to_dict() == c.to_dict()
+
+
+def test_numeric_text_accepted_for_integers():
+    c = cfg("model: firms\nagents: 1.5e6\n", ["months=1e2"])
+    assert c.agents == 1_500_000 and isinstance(c.agents, int) and c.months == 100
+    with pytest.raises(ConfigError, match="agents: must be an integer"):
+        cfg("model: firms\nagents: 1.5e0\n")
