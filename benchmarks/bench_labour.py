@@ -28,7 +28,7 @@ from hpcabm.models.firms import Model
 
 
 def state_bytes(m):
-    return sum(a.nbytes for a in (m.theta, m.efx, m.firm, m.join_month)) + m.firms.nbytes()
+    return sum(a.nbytes for a in (m.efx, m.firm, m.join_month)) + m.firms.nbytes()
 
 
 def timed_months(m, months):

@@ -3,6 +3,11 @@
 
     .venv/bin/python benchmarks/bench_massmacro.py --agents 1000000 --warmup 6 --months 3
     mpiexec -n 2 .venv/bin/python benchmarks/bench_massmacro.py --agents 10000000 --warmup 2 --months 2
+    mpiexec -n 2 .venv/bin/python benchmarks/bench_massmacro.py --restart runs/mm1e6 --warmup 1 --months 3
+
+With --restart DIR the model is read from the newest valid checkpoint under DIR (written by `hpcabm
+run`, any rank count; its config is used) instead of the all-singletons start, so the months timed
+are those of a run after its burn-in rather than the first months' transient.
 
 Prints (rank 0): seconds per simulated month, seconds per month per million agents per core, the
 split by phase (labour, C market, D market, I market, wages, switching, statistics; communication is
@@ -13,15 +18,16 @@ import argparse
 import resource
 import time
 
+from hpcabm.core.checkpoint import find_restart, read_checkpoint
 from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
 from hpcabm.models.massmacro import Model
 
 
 def state_bytes(m):
-    arrays = [m.theta, m.efx, m.firm, m.join_month, m.money, m.ybar, m.wres, m.income, m.durable,
-              m.cs, m.ds, m.rationed, m.spell_start]
-    return sum(a.nbytes for a in arrays) + m.firms.nbytes()
+    arrays = [m.efx, m.firm, m.join_month, m.money, m.ybar, m.wres, m.income, m.durable,
+              m.cs.rows, m.ds.rows, m.rationed, m.spell_start]
+    return sum(a.nbytes for a in arrays) + m.firms.nbytes() + m.book.nbytes()
 
 
 def main():
@@ -30,15 +36,27 @@ def main():
     p.add_argument("--warmup", type=int, default=6)
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--markets-from", type=int, default=0)
+    p.add_argument("--restart", help="run directory (or checkpoint) to start from")
     a = p.parse_args()
     comm = Comm()
     P = comm.size
     say = print if comm.is_root else (lambda *x, **k: None)
-    cfg = load_config(text=f"model: massmacro\nagents: {a.agents}\nmonths: {a.warmup + a.months}\n"
-                           f"seed: 1\nmassmacro: {{markets_from: {a.markets_from}}}\n")
     t0 = time.perf_counter()
-    m = Model(cfg, comm)
-    m.initialize()
+    if a.restart:
+        import h5py
+        path = find_restart(comm, a.restart, log=say)
+        with h5py.File(path, "r") as f:
+            text = str(f.attrs["config"])
+        cfg = load_config(text=text)
+        a.agents = int(cfg.agents)
+        m = Model(cfg, comm)
+        read_checkpoint(comm, path, m)
+        say(f"# started from {path} (month {m.month})")
+    else:
+        cfg = load_config(text=f"model: massmacro\nagents: {a.agents}\nmonths: {a.warmup + a.months}\n"
+                               f"seed: 1\nmassmacro: {{markets_from: {a.markets_from}}}\n")
+        m = Model(cfg, comm)
+        m.initialize()
     t_init = comm.max_int(int((time.perf_counter() - t0) * 1e3)) / 1e3
     for _ in range(a.warmup):
         m.step()
@@ -51,7 +69,7 @@ def main():
     el = comm.max_int(int((time.perf_counter() - t0) * 1e6)) / 1e6
     cpu = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
     per = el / a.months
-    say(f"# MASs Macro benchmark: N = {a.agents}, {P} rank(s), timed months {a.warmup}..{a.warmup + a.months}, "
+    say(f"# MASs Macro benchmark: N = {a.agents}, {P} rank(s), timed months {m.month - a.months}..{m.month}, "
         f"firms {m.series['firms'][-1]}, unemployment {m.series['unemployment_rate'][-1]:.3f}")
     say(f"init: {t_init:.1f} s")
     say(f"{per:.3f} s/month; {per * P / (a.agents / 1e6):.3f} s per month per million agents per core")
@@ -73,16 +91,23 @@ def main():
     import numpy as np
     from hpcabm.models.massmacro import markets
     budget = np.maximum(np.minimum(m.money, m.ybar.astype(np.int64)), 0)
-    act0 = markets.bitset(m.cs >= 0)
+    ids0 = m.cs.ids()
+    act0 = markets.bitset(ids0 >= 0)
     cpu_round = {}
-    for name, fn in (("numpy", markets.buyers_round_numpy), ("kernel", markets.buyers_round)):
-        cs, act, left = m.cs.copy(), act0.copy(), budget.copy()
+    for name, fn in (("numpy", markets.buyers_round_numpy), ("kernel", markets.buyers_round),
+                     ("rows", None)):
+        cs, act, left = ids0.copy(), act0.copy(), budget.copy()
         units, rat = np.zeros(m.part.count), np.zeros(m.part.count, dtype=np.uint8)
+        rows = m.cs.rows.copy()
         c0 = time.process_time()
-        fn(m, cs, act, left, units, rat)
+        if fn is None:
+            markets.buyers_round_rows(m, m.book, rows, act, left, units, rat)
+        else:
+            fn(m, cs, act, left, units, rat)
         cpu_round[name] = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
-    say(f"one C-market round, CPU of all ranks: NumPy twin {cpu_round['numpy']:.3f} s, kernel "
-        f"{cpu_round['kernel']:.3f} s (ratio {cpu_round['numpy'] / max(cpu_round['kernel'], 1e-9):.2f})")
+    say(f"one C-market round, CPU of all ranks: NumPy twin {cpu_round['numpy']:.3f} s, kernel on firm ids "
+        f"{cpu_round['kernel']:.3f} s, kernel on seller-book rows (the model's) {cpu_round['rows']:.3f} s "
+        f"(twin / rows {cpu_round['numpy'] / max(cpu_round['rows'], 1e-9):.2f})")
     sb = comm.sum_int(state_bytes(m))
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks {rss / 2**30:.2f} GiB = "

@@ -265,3 +265,67 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                     active[i] &= <uint8_t>~(1 << k)
             left[i] -= spent
             units[i] += acc
+
+
+def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
+                      const int64_t[::1] left, int64_t[::1] tot):
+    """Pass 1 of a pro-rata order round for sellers named by rows of a per-rank seller book
+    (markets.SellerBook): buyer i splits its remaining budget equally over its active sellers,
+    per = left // n_active, and the orders are summed straight into tot[row] (no hashing: the book
+    row is the aggregation slot). Same orders as round_orders on the book's firm ids."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per
+    cdef int32_t r
+    with nogil:
+        for i in range(n):
+            na = _popcount8(active[i])
+            if na == 0:
+                continue
+            per = left[i] // na
+            if per <= 0:
+                continue
+            for k in range(K):
+                r = seller[i, k]
+                if r >= 0 and (active[i] >> k) & 1:
+                    tot[r] += per
+
+
+def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
+                      const double[::1] phi, const double[::1] price, int64_t[::1] paid,
+                      double[::1] units, uint8_t[::1] rationed):
+    """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi (-1: the
+    seller no longer exists) and price: the arithmetic of round_settle (without close_unordered),
+    payments summed into paid[row]."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per, spend, spent
+    cdef int32_t j
+    cdef double f, acc
+    with nogil:
+        for i in range(n):
+            na = _popcount8(active[i])
+            per = left[i] // na if na > 0 else 0
+            if per <= 0:
+                continue
+            acc = 0.0
+            spent = 0
+            for k in range(K):
+                j = seller[i, k]
+                if j < 0 or not ((active[i] >> k) & 1):
+                    continue
+                f = phi[j]
+                if f < 0:
+                    seller[i, k] = -1
+                    active[i] &= <uint8_t>~(1 << k)
+                    continue
+                spend = <int64_t>floor(<double>per * f)
+                paid[j] += spend
+                spent += spend
+                if spend > 0:
+                    acc = acc + <double>spend / price[j]
+                if f < 1.0:
+                    rationed[i] |= <uint8_t>(1 << k)
+                    active[i] &= <uint8_t>~(1 << k)
+            left[i] -= spent
+            units[i] += acc

@@ -54,7 +54,6 @@ class Model:
             raise ValueError("firms.engine: 'serial' runs on one rank only; use 'parallel' with "
                              f"{comm.size} ranks")
         self.part = BlockPartition(self.N, comm.size, comm.rank)
-        self.theta = kcore.uniform(self.seed, rng.THETA, self.agent_ids(), 0)
         self.month = 0
         self.series = {k: [] for k in SERIES}
         self.timers = {}
@@ -87,7 +86,7 @@ class Model:
         ids = self.agent_ids()
         slots = self.firms.add(ids, birth=0, n=0, efx=0)
         self.efx[:] = labour.commit_batch(self.seed, self.tech, ids, slots,
-                                          np.full(ids.size, labour.EV_JOIN, np.int8), self.theta,
+                                          np.full(ids.size, labour.EV_JOIN, np.int8), self.theta_of(),
                                           np.zeros(ids.size, np.int64), self.firms.n,
                                           self.firms.efx, self.omega)
         self.firm[:] = ids
@@ -132,7 +131,7 @@ class Model:
         counters = np.zeros(4, dtype=np.int64)
         labour.reference_month(
             self.seed, m, self.N, self.omega, self.nu_min, self.nu_max, self.tech,
-            self.allow_start, act, self.theta, self.efx, self.firm, self.join_month,
+            self.allow_start, act, self.theta_of(), self.efx, self.firm, self.join_month,
             fs.id, fs.n, fs.efx, fs.birth, fs.size_ref, fs.head, fs.next, fs.free_head, counters)
         fs.n_live += int(counters[0] - counters[1])
         self._counts[:4] += counters
@@ -157,7 +156,7 @@ class Model:
         agents = self.part.lo + li
         own = self.firm[li]
         efx_old = self.efx[li]
-        theta = self.theta[li]
+        theta = self.theta_of(li)
         # 1. friends' employers (request/reply to the friends' home ranks)
         fptr, friend_firm = self.fetch_friend_firms(agents)
         t0 = self._tick("friends", t0)
@@ -208,6 +207,12 @@ class Model:
         self._counts[0] += int(start.sum())
         self._counts[2] += nm
         self._tick("apply", t0)
+
+    def theta_of(self, local_idx=None):
+        """Income weights theta_i ~ U[0, 1] of local agents (all when local_idx is None),
+        regenerated from their stream (seed, THETA, agent id) rather than stored: 8 B/agent less."""
+        ids = self.agent_ids() if local_idx is None else self.part.lo + np.asarray(local_idx, dtype=np.int64)
+        return kcore.uniform(self.seed, rng.THETA, ids, 0)
 
     def fetch_friend_firms(self, agents):
         """Friend lists (CSR) of `agents` and each friend's current employer (-1: none), fetched
@@ -305,12 +310,12 @@ class Model:
         # others' shares are fetched once per (rank, firm)
         acc_u = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
         acc_e = np.zeros_like(acc_u)
-        remote = labour.agent_month_pass(self.firm, self.efx, self.theta, fs.head, fs.next, fs.id,
+        remote = labour.agent_month_pass(self.firm, self.efx, self.theta_of(), fs.head, fs.next, fs.id,
                                          self.part.lo, self.part.hi, self.N, share_by_slot,
                                          self.omega, acc_u, acc_e)
         uniq, inv = kcore.unique_ids(self.firm[remote])
         shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
-        labour.accumulate_utility(self.theta[remote], self.efx[remote], shares[inv], self.omega, acc_u)
+        labour.accumulate_utility(self.theta_of(remote), self.efx[remote], shares[inv], self.omega, acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))

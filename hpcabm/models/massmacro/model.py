@@ -43,6 +43,17 @@ MM_SERIES = ("output_C", "output_D", "output_I", "wages", "unemployment_rate", "
 SPELL_BINS = 121     # completed unemployment spells of 0..119 months, and >= 120
 
 
+def _market_rows(cols, at):
+    """MARKET records cols[at] (at: rows of a market_info reply, any shape); where at < 0 (no firm)
+    the row of a firm that does not exist: sector -1, price inf, no stock."""
+    out = np.empty(at.shape, dtype=MARKET)
+    out["sector"], out["price"], out["inv"] = -1, np.inf, 0.0
+    ok = at >= 0
+    for f in MARKET.names:
+        out[f][ok] = cols[f][at[ok]]
+    return out
+
+
 class Model(FirmsModel):
     name = "massmacro"
     firm_extra_columns = {
@@ -69,8 +80,9 @@ class Model(FirmsModel):
         self.wres = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.float32)
         self.durable = np.zeros(n, dtype=np.int8)
-        self.cs = np.full((n, self.KC), -1, dtype=np.int64)      # known C sellers
-        self.ds = np.full((n, self.KD), -1, dtype=np.int64)      # known D sellers
+        self.book = markets.SellerBook()                         # firm ids the lists name
+        self.cs = markets.SellerLists(self.book, n, self.KC)     # known C sellers
+        self.ds = markets.SellerLists(self.book, n, self.KD)     # known D sellers
         self.rationed = np.zeros(n, dtype=np.uint8)              # bit k: C seller k rationed
         self.spell_start = np.full(n, -1, dtype=np.int32)        # month unemployment began
         self.q_D = 1.0
@@ -148,31 +160,42 @@ class Model(FirmsModel):
 
     CHUNK = 1 << 16      # requesters per exchange in candidate draws (bounds temporary memory)
 
-    def _sector_candidates(self, requesters, sector, k, salt, tries_per=6):
+    def _sector_candidates(self, requesters, sector, k, salt, tries_per=6, also=None):
         """Up to k distinct candidates of `sector` per requester, drawn in chunks so that the
-        temporaries stay bounded (every rank runs the same number of chunks)."""
+        temporaries stay bounded (every rank runs the same number of chunks). With `also` ((n, j)
+        firm ids, e.g. the requesters' current sellers), returns (candidates, MARKET rows of the
+        candidates, MARKET rows of `also`), all fetched in the candidates' one exchange."""
         n_chunks = self.comm.max_int(-(-requesters.size // self.CHUNK))
         if n_chunks <= 1:
-            return self._sector_candidates_block(requesters, sector, k, salt, tries_per)
-        parts = [self._sector_candidates_block(requesters[c * self.CHUNK:(c + 1) * self.CHUNK],
-                                               sector, k, salt, tries_per) for c in range(n_chunks)]
-        return np.concatenate(parts)
+            return self._sector_candidates_block(requesters, sector, k, salt, tries_per, also)
+        parts = [self._sector_candidates_block(
+            requesters[c * self.CHUNK:(c + 1) * self.CHUNK], sector, k, salt, tries_per,
+            None if also is None else also[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
+        if also is None:
+            return np.concatenate(parts)
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
-    def _sector_candidates_block(self, requesters, sector, k, salt, tries_per):
+    def _sector_candidates_block(self, requesters, sector, k, salt, tries_per, also=None):
         emp = markets.employers_of_random_agents(self, requesters, salt, k * tries_per)
-        cols, inv = self.market_info(emp.reshape(-1))
-        sec = np.full(inv.size, -1, dtype=np.int8)
-        sec[inv >= 0] = cols["sector"][inv[inv >= 0]]
-        good = sec.reshape(emp.shape) == sector
+        ids = emp.reshape(-1) if also is None else np.concatenate([emp.reshape(-1), also.reshape(-1)])
+        cols, inv = self.market_info(ids)
+        inv_emp = inv[: emp.size].reshape(emp.shape)
+        sec = np.full(emp.shape, -1, dtype=np.int8)
+        sec[inv_emp >= 0] = cols["sector"][inv_emp[inv_emp >= 0]]
+        good = sec == sector
         out = np.full((requesters.size, max(k, 1)), -1, dtype=np.int64)
+        at = np.full(out.shape, -1, dtype=np.int64)             # row in cols of each pick
         rows = np.arange(requesters.size)
         for j in range(k):
             has = good.any(axis=1)
             first = np.argmax(good, axis=1)
             pick = np.where(has, emp[rows, first], -1)
             out[:, j] = pick
+            at[:, j] = np.where(has, inv_emp[rows, first], -1)
             good &= emp != pick[:, None]          # distinct
-        return out
+        if also is None:
+            return out
+        return out, _market_rows(cols, at), _market_rows(cols, inv[emp.size:].reshape(also.shape))
 
     def _draw_suppliers_for(self, slots):
         fs = self.firms
@@ -321,6 +344,7 @@ class Model(FirmsModel):
         self._month_stats()
         self._market_stats(units_c)
         self.firms.compact()
+        self.book.compact(self.cs.rows, self.ds.rows)
         self._tick("stats", t0)
 
     # 1. durable failures
@@ -379,18 +403,16 @@ class Model(FirmsModel):
         drawn proportional to employees, pick the cheapest with stock, and buy if they keep
         mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
         need = np.nonzero(self.durable == 0)[0]
-        extra = self._draw_sellers(need, D, int(self.p.cand_d), salt=4, tries_per=3)[:, : int(self.p.cand_d)]
-        cand = np.concatenate([self.ds[need], extra], axis=1)
-        cols, inv = self.market_info(cand.reshape(-1))
-        inv = inv.reshape(cand.shape)
-        price = np.full(cand.shape, np.inf)
-        stock = np.zeros(cand.shape)
-        known = inv >= 0
-        price[known] = cols["price"][inv[known]]
-        stock[known] = cols["inv"][inv[known]]
-        dead_known = known[:, : self.KD] & (cols["sector"][np.maximum(inv[:, : self.KD], 0)] < 0) \
-            if cand.size else np.zeros((need.size, self.KD), bool)
+        Z = int(self.p.cand_d)
+        extra, x_info, k_info = self._sector_candidates(self.part.lo + need, D, Z, salt=4, tries_per=3,
+                                                        also=self.ds[need])
+        cand = np.concatenate([self.ds[need], extra[:, :Z]], axis=1)
+        info = np.concatenate([k_info, x_info[:, :Z]], axis=1)
+        price = info["price"].copy()         # inf for no firm or a firm that no longer exists
+        stock = info["inv"]
+        dead_known = (cand[:, : self.KD] >= 0) & (info["sector"][:, : self.KD] < 0)
         self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
+        known_price = price[:, : self.KD].copy()     # prices do not change during the month's markets
         price[stock < 1.0] = np.inf
         rows = np.arange(need.size)
         best = np.argmin(price, axis=1) if cand.shape[1] else np.zeros(need.size, np.int64)
@@ -413,10 +435,7 @@ class Model(FirmsModel):
         # the seller used replaces the dearest (or an empty) entry of the buyer's list
         used = req["fid"][ok]
         known_ids = self.ds[b]
-        kc, kinv = self.market_info(known_ids.reshape(-1))
-        kinv = kinv.reshape(known_ids.shape)
-        kp = np.full(known_ids.shape, np.inf)
-        kp[kinv >= 0] = kc["price"][kinv[kinv >= 0]]
+        kp = known_price[np.nonzero(afford)[0][ok]]
         already = (known_ids == used[:, None]).any(axis=1)
         slot = np.argmax(kp, axis=1)
         r = np.nonzero(~already)[0]
@@ -454,9 +473,9 @@ class Model(FirmsModel):
         left = budget.astype(np.int64).copy()
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
-        active = markets.bitset(self.cs >= 0)
+        active = markets.bitset(self.cs.rows >= 0)
         for _ in range(int(self.p.rounds_c)):
-            markets.buyers_round(self, self.cs, active, left, units, self.rationed)
+            markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed)
         self.money -= budget - left
         return units
 
@@ -580,7 +599,7 @@ class Model(FirmsModel):
         ev["fid"] = self.firm[li]
         ev["agent"] = self.part.lo + li
         ev["prio"] = 0.0
-        ev["theta"] = self.theta[li]
+        ev["theta"] = self.theta_of(li)
         ev["efx"] = self.efx[li]
         ev["kind"] = labour.EV_LEAVE
         self.comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
@@ -627,7 +646,7 @@ class Model(FirmsModel):
         own = self.firm[li]
         employed = own >= 0
         efx_old = self.efx[li]
-        theta = self.theta[li]
+        theta = self.theta_of(li)
         fptr, friend_firm = self.fetch_friend_firms(agents)
         # the unemployed also look at Z_U firms drawn proportional to employees
         zu = int(self.p.cand_u)
@@ -763,28 +782,28 @@ class Model(FirmsModel):
         # empty or dead entries are refilled; price comparison w.p. psi_p; rationing w.p. psi_q
         price_cmp = u1 < self.p.switch_price
         rat = (u2 < self.p.switch_ration) & (self.rationed > 0)
-        empty_any = (self.cs < 0).any(axis=1)
+        empty_any = (self.cs.rows < 0).any(axis=1)
         who = np.nonzero(price_cmp | rat | empty_any)[0]
-        cand = self._draw_sellers(who, C, 1, salt=5, tries_per=3)[:, 0]
         slot = np.minimum((u3[who] * self.KC).astype(np.int64), self.KC - 1)
         # rationing: replace a rationing seller (lowest index among those that rationed)
         rbits = self.rationed[who]
         rslot = np.argmax(((rbits[:, None] >> np.arange(self.KC, dtype=np.uint8)) & 1) > 0, axis=1)
-        emp_slot = np.argmax(self.cs[who] < 0, axis=1)
+        emp_slot = np.argmax(self.cs.rows[who] < 0, axis=1)
         target_slot = np.where(empty_any[who], emp_slot, np.where(rat[who], rslot, slot))
         inc = self.cs[who, target_slot]
-        both = np.concatenate([inc, cand])
-        cols, inv = self.market_info(both)
-        pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
-        p_inc, p_cand = pr[: who.size], pr[who.size:]
+        # the candidate and the incumbent's price in one exchange (price inf: no firm / dead)
+        cand, c_info, i_info = self._sector_candidates(self.part.lo + who, C, 1, salt=5, tries_per=3,
+                                                       also=inc[:, None])
+        cand = cand[:, 0]
+        p_inc, p_cand = i_info["price"][:, 0], c_info["price"][:, 0]
         dup = (self.cs[who] == cand[:, None]).any(axis=1)
         better = p_cand < (1 - self.p.switch_gap) * p_inc
         do = (cand >= 0) & ~dup & (empty_any[who] | rat[who] | better)
         self.cs[who[do], target_slot[do]] = cand[do]
         # durable list: refill empty entries
-        dn = np.nonzero((self.ds < 0).any(axis=1))[0]
+        dn = np.nonzero((self.ds.rows < 0).any(axis=1))[0]
         dc = self._draw_sellers(dn, D, 1, salt=6, tries_per=3)[:, 0]
-        ds_slot = np.argmax(self.ds[dn] < 0, axis=1)
+        ds_slot = np.argmax(self.ds.rows[dn] < 0, axis=1)
         okd = dc >= 0
         self.ds[dn[okd], ds_slot[okd]] = dc[okd]
         # firms' supplier lists: refill dead/empty, compare one incumbent w.p. psi_p
@@ -795,14 +814,13 @@ class Model(FirmsModel):
         fv = self._u(rng.MM_SWITCH, fs.id[buyers], m, 4)
         empty_f = (sup < 0).any(axis=1)
         wf = np.nonzero(empty_f | (fu < self.p.switch_price))[0]
-        fc = self._draw_firm_sellers(fs.id[buyers[wf]], I, 1, salt=8, tries_per=3)[:, 0]
         fslot = np.where(empty_f[wf], np.argmax(sup[wf] < 0, axis=1),
                          np.minimum((fv[wf] * self.KI).astype(np.int64), self.KI - 1))
         finc = sup[wf, fslot] if wf.size else np.zeros(0, np.int64)
-        both = np.concatenate([finc, fc])
-        cols, inv = self.market_info(both)
-        pr = np.where(inv >= 0, cols["price"][np.maximum(inv, 0)] if both.size else 0.0, np.inf)
-        pf_inc, pf_c = pr[: wf.size], pr[wf.size:]
+        fc, fc_info, fi_info = self._sector_candidates(np.ascontiguousarray(fs.id[buyers[wf]]), I, 1,
+                                                       salt=8, tries_per=3, also=finc[:, None])
+        fc = fc[:, 0]
+        pf_inc, pf_c = fi_info["price"][:, 0], fc_info["price"][:, 0]
         fdup = (sup[wf] == fc[:, None]).any(axis=1) if wf.size else np.zeros(0, bool)
         fdo = (fc >= 0) & ~fdup & (empty_f[wf] | (pf_c < (1 - self.p.switch_gap) * pf_inc))
         sup[wf[fdo], fslot[fdo]] = fc[fdo]
@@ -824,7 +842,8 @@ class Model(FirmsModel):
         sD = self.p.durable_weight
         X = np.power(np.maximum(units_c, 0.0), 1 - sD) * np.power(self.p.durable_floor + self.durable, sD)
         e = self.efx * EFX_INV
-        gu = np.power(X, self.theta) * np.power(self.omega - e, 1 - self.theta)
+        theta = self.theta_of()
+        gu = np.power(X, theta) * np.power(self.omega - e, 1 - theta)
         cols = [f["output_C"], f["output_D"], f["output_I"], f["revenue_C"], f["sales_C"],
                 f["revenue_D"], f["sales_D"], f["revenue_I"], f["sales_I"], units_c, gu,
                 f["produced_D"], f["produced_I"],

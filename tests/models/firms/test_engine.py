@@ -80,7 +80,7 @@ def test_singleton_initial_state_uses_best_effort_alone():
     m = Model(cfg, Comm())
     m.initialize()
     a, b, beta = labour.technology(m.seed, m.agent_ids(), m.tech)
-    e = labour.best_effort(m.theta, np.zeros(200), a, b, beta)
+    e = labour.best_effort(m.theta_of(), np.zeros(200), a, b, beta)
     assert np.max(np.abs(m.efx / labour.EFX_SCALE - e)) <= 2.0 ** -40
 
 

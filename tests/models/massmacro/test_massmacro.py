@@ -55,7 +55,7 @@ def test_labour_accounting_with_unemployment(run15):
     assert m.series["unemployed"][-1] == int((~emp).sum())
     assert (m.spell_start[~emp] >= 0).all() and (m.spell_start[emp] == -1).all()
     # every household's known sellers are C (resp. D) firms or empty
-    for lst, sector in ((m.cs, C), (m.ds, D)):
+    for lst, sector in ((m.cs.ids(), C), (m.ds.ids(), D)):
         ids = lst[lst >= 0]
         slots = fs.slots_of(ids)
         alive = slots >= 0
@@ -110,13 +110,36 @@ def test_pro_rata_fills_every_order_by_the_same_fraction():
     assert spend[0] == 0 and phi[0] == -1
 
 
+def test_seller_book_rows_name_the_same_firms_through_growth_and_compaction():
+    g = np.random.default_rng(1)
+    book = markets.SellerBook(capacity=4)
+    lists = markets.SellerLists(book, 500, 4)
+    truth = np.full((500, 4), -1, dtype=np.int64)
+    for month in range(6):
+        rows = g.integers(0, 500, 300)
+        cols = g.integers(0, 4, 300)
+        ids = np.where(g.random(300) < 0.1, -1, g.integers(10**10, 10**10 + 700, 300))
+        truth[rows, cols] = ids                     # last write wins, as in NumPy
+        lists[rows, cols] = ids
+        assert np.array_equal(lists.ids(), truth) and np.array_equal(np.asarray(lists), truth)
+        assert np.array_equal(lists[rows[:7]], truth[rows[:7]]) and lists[3, 2] == truth[3, 2]
+        named = np.unique(truth[truth >= 0])
+        assert np.unique(book.ids[:book.size]).size == book.size         # no id twice
+        book.compact(lists.rows, min_garbage=0.0 if month % 2 else 0.25)
+        assert np.array_equal(lists.ids(), truth)
+        if month % 2:
+            assert np.array_equal(np.sort(book.ids[:book.size]), named)  # exactly the named firms
+    assert lists.rows.dtype == np.int32 and book.rows_of(np.array([-1, -5])).tolist() == [-1, -1]
+
+
 def test_buyers_round_kernel_equals_its_numpy_twin():
-    """The C market's two-pass kernel round (no per-order temporaries) against order_round:
+    """The C market's two-pass kernel rounds (on firm ids, and on int32 rows of the per-rank seller
+    book, the model's path) against order_round:
     payments, units, rationing bits, forgotten dead sellers and firm accounts, bit for bit, with
     rationing sellers, dead sellers, empty list entries and budgets smaller than the list."""
     text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
     models = []
-    for _ in range(2):
+    for _ in range(3):
         m = Model(load_config(text=text), Comm())
         m.initialize()
         m.step()
@@ -129,23 +152,29 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
     g = np.random.default_rng(0)
     budget = g.integers(0, int(models[0].unit) // 2, models[0].part.count)
     budget[::13] = g.integers(0, 4, budget[::13].size)           # fewer money units than sellers
-    out = []
-    for m, fn in zip(models, (markets.buyers_round, markets.buyers_round_numpy)):
+    out, lists = [], []
+    for m, fn in zip(models, (markets.buyers_round, markets.buyers_round_numpy, "rows")):
         left = budget.astype(np.int64).copy()
         units = np.zeros(m.part.count)
         m.rationed[:] = 0
-        active = markets.bitset(m.cs >= 0)
+        ids = m.cs.ids()
+        active = markets.bitset(ids >= 0)
         for _ in range(3):
-            fn(m, m.cs, active, left, units, m.rationed)
+            if fn == "rows":            # the market's own path: int32 rows of the seller book
+                markets.buyers_round_rows(m, m.book, m.cs.rows, active, left, units, m.rationed)
+            else:
+                fn(m, ids, active, left, units, m.rationed)
         out.append((left, units, active))
-    (la, ua, aa), (lb, ub, ab) = out
-    a, b = models
-    assert np.array_equal(la, lb) and ua.tobytes() == ub.tobytes() and np.array_equal(aa, ab)
-    assert np.array_equal(a.cs, b.cs) and np.array_equal(a.rationed, b.rationed)
+        lists.append(m.cs.ids() if fn == "rows" else ids)
+    a = models[0]
+    for m, (lb, ub, ab), ids in zip(models[1:], out[1:], lists[1:]):
+        la, ua, aa = out[0]
+        assert np.array_equal(la, lb) and ua.tobytes() == ub.tobytes() and np.array_equal(aa, ab)
+        assert np.array_equal(lists[0], ids) and np.array_equal(a.rationed, m.rationed)
+        for col in ("cash", "revenue", "sales", "inv", "unmet"):
+            assert getattr(a.firms, col).tobytes() == getattr(m.firms, col).tobytes(), col
     assert 0.05 < (a.rationed > 0).mean() < 0.95
-    assert (a.cs[::7, 1] == -1).mean() > 0.5                    # forgotten once ordered from
-    for col in ("cash", "revenue", "sales", "inv", "unmet"):
-        assert getattr(a.firms, col).tobytes() == getattr(b.firms, col).tobytes(), col
+    assert (lists[0][::7, 1] == -1).mean() > 0.5                # forgotten once ordered from
 
 
 def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
@@ -195,7 +224,7 @@ def test_chunked_candidate_draws_do_not_change_results():
         runs.append(m)
     a, b = runs
     assert a.series == b.series
-    assert np.array_equal(a.cs, b.cs) and np.array_equal(a.money, b.money)
+    assert np.array_equal(a.cs.ids(), b.cs.ids()) and np.array_equal(a.money, b.money)
 
 
 def _switching_model(switch_price, switch_ration):
@@ -216,29 +245,30 @@ def test_price_switching_moves_only_to_cheaper_sellers():
     proportional to employees and switches only to a seller >= 1 % cheaper; one entry at most."""
     m, cheap = _switching_model(1.0, 0.0)
     m.cs[::5, 3] = -1                                             # empty entries
-    before = m.cs.copy()
+    before = m.cs.ids()
     m._switch_sellers(m.month)
-    changed = before != m.cs
+    after = m.cs.ids()
+    changed = before != after
     assert (changed.sum(axis=1) <= 1).all()
     was_full = (before >= 0).all(axis=1)
     moved = changed.any(axis=1) & was_full
     assert 0.05 < moved.mean() < 0.5             # ~ P(incumbent dear) * P(candidate cheap) = 1/4
-    old, new = before[changed & was_full[:, None]], m.cs[changed & was_full[:, None]]
+    old, new = before[changed & was_full[:, None]], after[changed & was_full[:, None]]
     assert all(x in cheap for x in new.tolist()) and not any(y in cheap for y in old.tolist())
     # refilled at once at any price when one of 3 draws is a new C seller (P ~ 1 - 0.45^3)
-    assert (m.cs[::5, 3] >= 0).mean() > 0.8
+    assert (after[::5, 3] >= 0).mean() > 0.8
 
 
 def test_rationing_switching_replaces_the_rationing_seller():
     """psi_p = 0, psi_q = 1: a household rationed by its seller k replaces that seller (the lowest
     such k) whatever the candidate's price; households not rationed keep full lists unchanged."""
     m, _ = _switching_model(0.0, 1.0)
-    full = (m.cs >= 0).all(axis=1)
+    full = (m.cs.ids() >= 0).all(axis=1)
     rationed = full & (np.arange(m.part.count) % 2 == 0)
     m.rationed[rationed] = 0b0110                                 # sellers 1 and 2 rationed
-    before = m.cs.copy()
+    before = m.cs.ids()
     m._switch_sellers(m.month)
-    changed = before != m.cs
+    changed = before != m.cs.ids()
     assert not changed[full & ~rationed].any()
     r = changed[rationed]
     assert r[:, 1].mean() > 0.8 and not r[:, [0, 2, 3]].any()
