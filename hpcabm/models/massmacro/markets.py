@@ -107,13 +107,18 @@ def buyers_round_numpy(model, seller, active, left, units, rationed):
     active[:] = bitset(act)
 
 
-def employers_of_random_agents(model, requester, salt, tries):
+EMPLOYER = np.dtype([("fid", "i8"), ("sector", "i1")])
+
+
+def employers_of_random_agents(model, requester, salt, tries, with_sector=False):
     """For each requester, the employers of `tries` uniformly drawn agents (shape (n, tries); -1 for
-    unemployed draws): candidates drawn proportional to employees."""
+    unemployed draws): candidates drawn proportional to employees. with_sector: also their
+    sectors (-1: none), read from the drawn agents' employer-sector cache in the same exchange."""
     requester = np.ascontiguousarray(requester, dtype=np.int64)
     n = requester.size
     if tries == 0:                      # the same on every rank: no collective is skipped
-        return np.full((n, tries), -1, dtype=np.int64)
+        none = np.full((n, tries), -1, dtype=np.int64)
+        return (none, none.astype(np.int8)) if with_sector else none
     step = model.month * 64 + salt
     draws = np.empty((n, tries), dtype=np.int64)
     for t in range(tries):
@@ -121,8 +126,17 @@ def employers_of_random_agents(model, requester, salt, tries):
         draws[:, t] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
     flat = draws.reshape(-1)
     lo = model.part.lo
-    emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
-    return emp.reshape(n, tries)
+    if not with_sector:
+        emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
+        return emp.reshape(n, tries)
+
+    def serve(q):
+        out = np.empty(q.size, dtype=EMPLOYER)
+        out["fid"] = model.firm[q - lo]
+        out["sector"] = model.emp_sector[q - lo]
+        return out
+    rep = model.comm.fetch(model.part.owner(flat), flat, serve)
+    return rep["fid"].reshape(n, tries), rep["sector"].reshape(n, tries)
 
 
 class SellerBook:

@@ -85,6 +85,9 @@ class Model(FirmsModel):
         self.ds = markets.SellerLists(self.book, n, self.KD)     # known D sellers
         self.rationed = np.zeros(n, dtype=np.uint8)              # bit k: C seller k rationed
         self.spell_start = np.full(n, -1, dtype=np.int32)        # month unemployment began
+        # sector of the agent's employer (-1: none): a cache, so that a candidate "proportional to
+        # employees" of a sector is found at the drawn agent's home without asking the firm
+        self.emp_sector = np.full(n, -1, dtype=np.int8)
         self.q_D = 1.0
         self.market_on = False
         if self.markets:
@@ -147,10 +150,15 @@ class Model(FirmsModel):
         self.income[:] = inc
         self.durable[:] = 1
         self.spell_start[:] = np.where(self.employed, -1, self.month)
+        self._set_emp_sector()
         self.cs[:] = self._draw_sellers(np.arange(self.part.count), C, self.KC, salt=1)
         self.ds[:] = self._draw_sellers(np.arange(self.part.count), D, self.KD, salt=2)
         self._draw_suppliers_for(live)
         self.market_on = True
+
+    def _set_emp_sector(self):
+        """Rebuild the employer-sector cache from the firms (at the markets' start and on restart)."""
+        self.emp_sector[:] = self.firm_values_for_agents(self.firms.sector, -1)
 
     def _draw_sellers(self, local_idx, sector, k, salt, tries_per=6):
         """k distinct sellers of `sector` per agent, drawn proportional to employees (-1 where
@@ -176,26 +184,22 @@ class Model(FirmsModel):
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
     def _sector_candidates_block(self, requesters, sector, k, salt, tries_per, also=None):
-        emp = markets.employers_of_random_agents(self, requesters, salt, k * tries_per)
-        ids = emp.reshape(-1) if also is None else np.concatenate([emp.reshape(-1), also.reshape(-1)])
-        cols, inv = self.market_info(ids)
-        inv_emp = inv[: emp.size].reshape(emp.shape)
-        sec = np.full(emp.shape, -1, dtype=np.int8)
-        sec[inv_emp >= 0] = cols["sector"][inv_emp[inv_emp >= 0]]
-        good = sec == sector
+        emp, emp_sec = markets.employers_of_random_agents(self, requesters, salt, k * tries_per,
+                                                          with_sector=True)
+        good = emp_sec == sector
         out = np.full((requesters.size, max(k, 1)), -1, dtype=np.int64)
-        at = np.full(out.shape, -1, dtype=np.int64)             # row in cols of each pick
         rows = np.arange(requesters.size)
         for j in range(k):
             has = good.any(axis=1)
             first = np.argmax(good, axis=1)
             pick = np.where(has, emp[rows, first], -1)
             out[:, j] = pick
-            at[:, j] = np.where(has, inv_emp[rows, first], -1)
             good &= emp != pick[:, None]          # distinct
         if also is None:
             return out
-        return out, _market_rows(cols, at), _market_rows(cols, inv[emp.size:].reshape(also.shape))
+        cols, inv = self.market_info(np.concatenate([out.reshape(-1), also.reshape(-1)]))
+        return (out, _market_rows(cols, inv[: out.size].reshape(out.shape)),
+                _market_rows(cols, inv[out.size:].reshape(also.shape)))
 
     def _draw_suppliers_for(self, slots):
         fs = self.firms
@@ -341,7 +345,9 @@ class Model(FirmsModel):
         self.month += 1
         if self.month == self.ref_month:
             self._record_size_ref()
-        self._month_stats()
+        self._tick("stats", t0)
+        self._month_stats()                 # adds its own time to "stats"
+        t0 = time.perf_counter()
         self._market_stats(units_c)
         self.firms.compact()
         self.book.compact(self.cs.rows, self.ds.rows)
@@ -605,6 +611,7 @@ class Model(FirmsModel):
         self.comm.fetch(self.home(ev["fid"]), ev, self._serve_events)
         self.wres[li] = self.income[li]
         self.firm[li] = -1
+        self.emp_sector[li] = -1
         self.efx[li] = 0
         self.spell_start[li] = m
         # activations: employed at the Axtell rate, unemployed every month
@@ -741,6 +748,8 @@ class Model(FirmsModel):
             np.add.at(self._spell_hist, np.minimum(length, SPELL_BINS - 1), 1)
             self.spell_start[ended] = -1
         self.firm[lm] = target[move]
+        joined_sector = c["sector"][np.maximum(choice, 0)] if c["sector"].size else np.full(choice.size, -1, np.int8)
+        self.emp_sector[lm] = np.where(start, s_sector, joined_sector)[move]
         self.join_month[lm] = m
         self._mm["hires"] += int(join.sum())
         self._mm["job_to_job"] += int((join & employed).sum())
@@ -927,6 +936,8 @@ class Model(FirmsModel):
             for k in self.firm_extra_columns:
                 getattr(fs, k)[slots] = tables["firms"][k]
             self.market_on = bool(int(attrs["market_on"]))
+            if self.market_on:
+                self._set_emp_sector()
             self.q_D = float(attrs["q_D"])
             self.price_level_prev = float(attrs["price_level_prev"])
 

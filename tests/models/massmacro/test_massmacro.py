@@ -60,6 +60,9 @@ def test_labour_accounting_with_unemployment(run15):
         slots = fs.slots_of(ids)
         alive = slots >= 0
         assert (fs.sector[slots[alive]] == sector).all()
+    # the employer-sector cache names every employed agent's firm's sector, -1 for the unemployed
+    assert np.array_equal(m.emp_sector[emp], fs.sector[fs.slots_of(m.firm[emp])])
+    assert (m.emp_sector[~emp] == -1).all()
     sup = np.concatenate([fs.sup0[live], fs.sup1[live], fs.sup2[live]])
     sup = sup[sup >= 0]
     s = fs.slots_of(sup)
