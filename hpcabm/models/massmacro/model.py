@@ -409,27 +409,14 @@ class Model(FirmsModel):
         drawn proportional to employees, pick the cheapest with stock, and buy if they keep
         mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
         need = np.nonzero(self.durable == 0)[0]
-        Z = int(self.p.cand_d)
-        extra, x_info, k_info = self._sector_candidates(self.part.lo + need, D, Z, salt=4, tries_per=3,
-                                                        also=self.ds[need])
-        cand = np.concatenate([self.ds[need], extra[:, :Z]], axis=1)
-        info = np.concatenate([k_info, x_info[:, :Z]], axis=1)
-        price = info["price"].copy()         # inf for no firm or a firm that no longer exists
-        stock = info["inv"]
-        dead_known = (cand[:, : self.KD] >= 0) & (info["sector"][:, : self.KD] < 0)
-        self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
-        known_price = price[:, : self.KD].copy()     # prices do not change during the month's markets
-        price[stock < 1.0] = np.inf
-        rows = np.arange(need.size)
-        best = np.argmin(price, axis=1) if cand.shape[1] else np.zeros(need.size, np.int64)
-        bp = price[rows, best] if cand.shape[1] else np.full(need.size, np.inf)
-        fin = np.isfinite(bp)
-        cost = np.zeros(need.size, dtype=np.int64)
-        cost[fin] = np.rint(bp[fin]).astype(np.int64)
-        afford = fin & (self.money[need] - cost >= self.p.durable_keep * self.ybar[need])
-        buyers = need[afford]
+        n_chunks = max(self.comm.max_int(-(-need.size // self.CHUNK)), 1)
+        picks = [self._durable_choices(need[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
+        buyers = np.concatenate([p[0] for p in picks])
+        fid = np.concatenate([p[1] for p in picks])
+        kp_buyers = np.concatenate([p[2] for p in picks])
+        del picks
         req = np.empty(buyers.size, dtype=DREQ)
-        req["fid"] = cand[rows[afford], best[afford]]
+        req["fid"] = fid
         req["agent"] = self.part.lo + buyers
         req["key"] = self._u(rng.MM_LOTTERY, req["agent"], m).view(np.uint64)
         got = self.comm.fetch(self.home(req["fid"]), req, self._serve_durable_requests)
@@ -441,11 +428,37 @@ class Model(FirmsModel):
         # the seller used replaces the dearest (or an empty) entry of the buyer's list
         used = req["fid"][ok]
         known_ids = self.ds[b]
-        kp = known_price[np.nonzero(afford)[0][ok]]
+        kp = kp_buyers[ok]
         already = (known_ids == used[:, None]).any(axis=1)
         slot = np.argmax(kp, axis=1)
         r = np.nonzero(~already)[0]
         self.ds[b[r], slot[r]] = used[r]
+
+    def _durable_choices(self, need):
+        """The durable choice of households `need` (local indices, no durable): the cheapest of
+        their K_D known sellers and Z_D candidates with stock, if they keep mu_D months of income
+        after paying. Forgets known sellers that no longer exist. Returns the buyers, the seller
+        each asks, and each buyer's known sellers' prices (prices are fixed during the markets)."""
+        Z = int(self.p.cand_d)
+        known_ids = self.ds[need]
+        extra, x_info, k_info = self._sector_candidates_block(self.part.lo + need, D, Z, 4, 3,
+                                                              also=known_ids)
+        cand = np.concatenate([known_ids, extra[:, :Z]], axis=1)
+        info = np.concatenate([k_info, x_info[:, :Z]], axis=1)
+        price = info["price"].copy()         # inf for no firm or a firm that no longer exists
+        stock = info["inv"]
+        dead_known = (cand[:, : self.KD] >= 0) & (info["sector"][:, : self.KD] < 0)
+        self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
+        known_price = price[:, : self.KD].copy()
+        price[stock < 1.0] = np.inf
+        rows = np.arange(need.size)
+        best = np.argmin(price, axis=1) if cand.shape[1] else np.zeros(need.size, np.int64)
+        bp = price[rows, best] if cand.shape[1] else np.full(need.size, np.inf)
+        fin = np.isfinite(bp)
+        cost = np.zeros(need.size, dtype=np.int64)
+        cost[fin] = np.rint(bp[fin]).astype(np.int64)
+        afford = fin & (self.money[need] - cost >= self.p.durable_keep * self.ybar[need])
+        return need[afford], cand[rows[afford], best[afford]], known_price[afford]
 
     def _queue_at_firms(self, fids, key, agent):
         """Requests queued per firm by (key, agent): the order, each request's firm slot (-1 for a
@@ -783,38 +796,56 @@ class Model(FirmsModel):
         return out
 
     # 11. switching
+    def _agent_chunks(self):
+        """Local agents in blocks of CHUNK, the same number of blocks on every rank (each block
+        runs collectives), so that per-agent temporaries stay bounded."""
+        n = self.part.count
+        n_chunks = max(self.comm.max_int(-(-n // self.CHUNK)), 1)
+        return [np.arange(min(c * self.CHUNK, n), min((c + 1) * self.CHUNK, n)) for c in range(n_chunks)]
+
     def _switch_sellers(self, m):
-        ids = self.agent_ids()
+        for block in self._agent_chunks():
+            self._switch_household_sellers(m, block)
+        self._switch_suppliers(m)
+
+    def _switch_household_sellers(self, m, block):
+        """Seller switching of the households in `block` (local indices; note sec. 3.10)."""
+        ids = self.part.lo + block
         u1 = self._u(rng.MM_SWITCH, ids, m, 0)
         u2 = self._u(rng.MM_SWITCH, ids, m, 1)
         u3 = self._u(rng.MM_SWITCH, ids, m, 2)
         # empty or dead entries are refilled; price comparison w.p. psi_p; rationing w.p. psi_q
         price_cmp = u1 < self.p.switch_price
-        rat = (u2 < self.p.switch_ration) & (self.rationed > 0)
-        empty_any = (self.cs.rows < 0).any(axis=1)
-        who = np.nonzero(price_cmp | rat | empty_any)[0]
-        slot = np.minimum((u3[who] * self.KC).astype(np.int64), self.KC - 1)
+        rat = (u2 < self.p.switch_ration) & (self.rationed[block] > 0)
+        cs_rows = self.cs.rows[block]
+        empty_any = (cs_rows < 0).any(axis=1)
+        w = np.nonzero(price_cmp | rat | empty_any)[0]
+        who = block[w]
+        slot = np.minimum((u3[w] * self.KC).astype(np.int64), self.KC - 1)
         # rationing: replace a rationing seller (lowest index among those that rationed)
         rbits = self.rationed[who]
         rslot = np.argmax(((rbits[:, None] >> np.arange(self.KC, dtype=np.uint8)) & 1) > 0, axis=1)
-        emp_slot = np.argmax(self.cs.rows[who] < 0, axis=1)
-        target_slot = np.where(empty_any[who], emp_slot, np.where(rat[who], rslot, slot))
-        inc = self.cs[who, target_slot]
+        emp_slot = np.argmax(cs_rows[w] < 0, axis=1)
+        target_slot = np.where(empty_any[w], emp_slot, np.where(rat[w], rslot, slot))
+        known = self.cs[who]
+        inc = known[np.arange(who.size), target_slot]
         # the candidate and the incumbent's price in one exchange (price inf: no firm / dead)
-        cand, c_info, i_info = self._sector_candidates(self.part.lo + who, C, 1, salt=5, tries_per=3,
-                                                       also=inc[:, None])
+        cand, c_info, i_info = self._sector_candidates_block(self.part.lo + who, C, 1, 5, 3,
+                                                             also=inc[:, None])
         cand = cand[:, 0]
         p_inc, p_cand = i_info["price"][:, 0], c_info["price"][:, 0]
-        dup = (self.cs[who] == cand[:, None]).any(axis=1)
+        dup = (known == cand[:, None]).any(axis=1)
         better = p_cand < (1 - self.p.switch_gap) * p_inc
-        do = (cand >= 0) & ~dup & (empty_any[who] | rat[who] | better)
+        do = (cand >= 0) & ~dup & (empty_any[w] | rat[w] | better)
         self.cs[who[do], target_slot[do]] = cand[do]
         # durable list: refill empty entries
-        dn = np.nonzero((self.ds.rows < 0).any(axis=1))[0]
-        dc = self._draw_sellers(dn, D, 1, salt=6, tries_per=3)[:, 0]
+        dn = block[(self.ds.rows[block] < 0).any(axis=1)]
+        dc = self._sector_candidates_block(self.part.lo + dn, D, 1, 6, 3)[:, 0]
         ds_slot = np.argmax(self.ds.rows[dn] < 0, axis=1)
         okd = dc >= 0
         self.ds[dn[okd], ds_slot[okd]] = dc[okd]
+
+    def _switch_suppliers(self, m):
         # firms' supplier lists: refill dead/empty, compare one incumbent w.p. psi_p
         fs = self.firms
         buyers = np.nonzero((fs.id >= 0) & (fs.sector >= 0) & (fs.sector != I))[0]
