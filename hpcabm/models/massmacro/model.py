@@ -878,19 +878,28 @@ class Model(FirmsModel):
         live = np.nonzero(fs.id >= 0)[0]
         sec = fs.sector[live]
         f = self._flows
-        # goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D
+        # goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D,
+        # summed exactly block by block (integer buckets add up: the same sum as in one piece)
         sD = self.p.durable_weight
-        X = np.power(np.maximum(units_c, 0.0), 1 - sD) * np.power(self.p.durable_floor + self.durable, sD)
-        e = self.efx * EFX_INV
-        theta = self.theta_of()
-        gu = np.power(X, theta) * np.power(self.omega - e, 1 - theta)
+        part = kcore.exact_sum_parts
+        units_parts = gu_parts = 0
+        for blk in self._agent_chunks():
+            c = units_c[blk]
+            X = np.power(np.maximum(c, 0.0), 1 - sD) * np.power(self.p.durable_floor + self.durable[blk], sD)
+            e = self.efx[blk] * EFX_INV
+            theta = self.theta_of(blk)
+            gu = np.power(X, theta) * np.power(self.omega - e, 1 - theta)
+            units_parts = units_parts + part(np.ascontiguousarray(c))
+            gu_parts = gu_parts + part(gu)
         cols = [f["output_C"], f["output_D"], f["output_I"], f["revenue_C"], f["sales_C"],
-                f["revenue_D"], f["sales_D"], f["revenue_I"], f["sales_I"], units_c, gu,
+                f["revenue_D"], f["sales_D"], f["revenue_I"], f["sales_I"], None, None,
                 f["produced_D"], f["produced_I"],
                 np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
                 fs.inputs[live], f["inputs_used"], np.where(sec == C, fs.inv[live], 0.0),
                 np.array(self._lost[0]), np.array(self._lost[1]), np.array(self._lost[2])]
-        sums = comm.exact_sums(cols)
+        parts = [part(np.ascontiguousarray(c, dtype=np.float64)) if c is not None else None for c in cols]
+        parts[9], parts[10] = units_parts, gu_parts
+        sums = comm.exact_sums_of_parts(parts)
         ints = comm.sum_int(np.array([
             int((~self.employed).sum()), int(self.durable.sum()), int(self.money.sum()),
             int(fs.cash[live].sum()), self._wages_paid,
