@@ -275,22 +275,38 @@ class Model:
         return out
 
     # -- statistics --------------------------------------------------------------------------
+    CHUNK = 1 << 16      # agents per block in passes that bound their temporaries
+
+    def _agent_slices(self):
+        """Local agents in blocks of CHUNK, the same number of blocks on every rank (a block may
+        run collectives), so that per-agent temporaries stay bounded."""
+        n = self.part.count
+        n_chunks = max(self.comm.max_int(-(-n // self.CHUNK)), 1)
+        return [slice(min(c * self.CHUNK, n), min((c + 1) * self.CHUNK, n)) for c in range(n_chunks)]
+
+    def _agent_chunks(self):
+        return [np.arange(sl.start, sl.stop) for sl in self._agent_slices()]
+
     def firm_values_for_agents(self, per_slot, fill=0):
         """For every local agent, the value per_slot[s] of its firm (slot s at the firm's home;
         `fill` for an agent with no firm): read here for firms homed here, fetched (deduplicated
         per firm) for the others. This is the monthly firm -> member-rank message: one value per
-        (firm, rank) pair (wages, layoff flags, output shares)."""
+        (firm, rank) pair per block of agents (wages, layoff flags, output shares)."""
         out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
-        lo, hi = self.part.lo, self.part.hi
-        emp = self.firm >= 0
-        founder = np.where(emp, self.firm % self.N, -1)
-        here = emp & (founder >= lo) & (founder < hi)
-        loc = np.nonzero(here)[0]
-        out[loc] = per_slot[self.firms.slots_of(self.firm[loc])]
-        remote = np.nonzero(emp & ~here)[0]
-        uniq, inv = kcore.unique_ids(self.firm[remote])
-        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
-        out[remote] = vals[inv]
+        for sl in self._agent_slices():
+            firm = self.firm[sl]
+            o = out[sl]
+            lo, hi = self.part.lo, self.part.hi
+            emp = firm >= 0
+            founder = np.where(emp, firm % self.N, -1)
+            here = emp & (founder >= lo) & (founder < hi)
+            del founder
+            loc = np.nonzero(here)[0]
+            o[loc] = per_slot[self.firms.slots_of(firm[loc])]
+            remote = np.nonzero(emp & ~here)[0]
+            uniq, inv = kcore.unique_ids(firm[remote])
+            vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
+            o[remote] = vals[inv]
         return out
 
     def _live_output(self, live):

@@ -166,8 +166,6 @@ class Model(FirmsModel):
         agents = self.part.lo + np.asarray(local_idx, dtype=np.int64)
         return self._sector_candidates(agents, sector, k, salt, tries_per)
 
-    CHUNK = 1 << 16      # requesters per exchange in candidate draws (bounds temporary memory)
-
     def _sector_candidates(self, requesters, sector, k, salt, tries_per=6, also=None):
         """Up to k distinct candidates of `sector` per requester, drawn in chunks so that the
         temporaries stay bounded (every rank runs the same number of chunks). With `also` ((n, j)
@@ -578,7 +576,8 @@ class Model(FirmsModel):
         self.money += pay
         self.income[:] = pay
         xi = self.p.income_memory
-        self.ybar[:] = xi * self.ybar + (1 - xi) * pay
+        for sl in self._agent_slices():
+            self.ybar[sl] = xi * self.ybar[sl] + (1 - xi) * pay[sl]
         # unemployed: reservation wage decays
         self.wres[~self.employed] *= self.p.wres_decay
 
@@ -796,13 +795,6 @@ class Model(FirmsModel):
         return out
 
     # 11. switching
-    def _agent_chunks(self):
-        """Local agents in blocks of CHUNK, the same number of blocks on every rank (each block
-        runs collectives), so that per-agent temporaries stay bounded."""
-        n = self.part.count
-        n_chunks = max(self.comm.max_int(-(-n // self.CHUNK)), 1)
-        return [np.arange(min(c * self.CHUNK, n), min((c + 1) * self.CHUNK, n)) for c in range(n_chunks)]
-
     def _switch_sellers(self, m):
         for block in self._agent_chunks():
             self._switch_household_sellers(m, block)
