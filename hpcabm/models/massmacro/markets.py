@@ -107,9 +107,6 @@ def buyers_round_numpy(model, seller, active, left, units, rationed):
     active[:] = bitset(act)
 
 
-EMPLOYER = np.dtype([("fid", "i8"), ("sector", "i1")])
-
-
 def employers_of_random_agents(model, requester, salt, tries, with_sector=False):
     """For each requester, the employers of `tries` uniformly drawn agents (shape (n, tries); -1 for
     unemployed draws): candidates drawn proportional to employees. with_sector: also their
@@ -130,13 +127,13 @@ def employers_of_random_agents(model, requester, salt, tries, with_sector=False)
         emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
         return emp.reshape(n, tries)
 
-    def serve(q):
-        out = np.empty(q.size, dtype=EMPLOYER)
-        out["fid"] = model.firm[q - lo]
-        out["sector"] = model.emp_sector[q - lo]
-        return out
+    def serve(q):      # one int64 per draw: the firm id (< 2^56) with (sector + 1) in the top byte
+        q = q - lo
+        return model.firm[q] | ((model.emp_sector[q].astype(np.int64) + 1) << 56)
     rep = model.comm.fetch(model.part.owner(flat), flat, serve)
-    return rep["fid"].reshape(n, tries), rep["sector"].reshape(n, tries)
+    sector = np.where(rep < 0, -1, (rep >> 56) - 1).astype(np.int8)      # -1: unemployed
+    rep[rep >= 0] &= (1 << 56) - 1
+    return rep.reshape(n, tries), sector.reshape(n, tries)
 
 
 class SellerBook:

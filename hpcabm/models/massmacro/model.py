@@ -44,14 +44,16 @@ SPELL_BINS = 121     # completed unemployment spells of 0..119 months, and >= 12
 
 
 def _market_rows(cols, at):
-    """MARKET records cols[at] (at: rows of a market_info reply, any shape); where at < 0 (no firm)
-    the row of a firm that does not exist: sector -1, price inf, no stock."""
-    out = np.empty(at.shape, dtype=MARKET)
-    out["sector"], out["price"], out["inv"] = -1, np.inf, 0.0
+    """Columns (sector, price, inv) of cols[at] (at: rows of a market_info reply, any shape); where
+    at < 0 (no firm) those of a firm that does not exist: sector -1, price inf, no stock."""
     ok = at >= 0
-    for f in MARKET.names:
-        out[f][ok] = cols[f][at[ok]]
-    return out
+    r = np.where(ok, at, 0)
+    if cols["price"].size == 0:
+        return {"sector": np.full(at.shape, -1, np.int8), "price": np.full(at.shape, np.inf),
+                "inv": np.zeros(at.shape)}
+    return {"sector": np.where(ok, cols["sector"][r], np.int8(-1)),
+            "price": np.where(ok, cols["price"][r], np.inf),
+            "inv": np.where(ok, cols["inv"][r], 0.0)}
 
 
 class Model(FirmsModel):
@@ -179,7 +181,8 @@ class Model(FirmsModel):
             None if also is None else also[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
         if also is None:
             return np.concatenate(parts)
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+        return (np.concatenate([p[0] for p in parts]),
+                *({f: np.concatenate([p[i][f] for p in parts]) for f in parts[0][i]} for i in (1, 2)))
 
     def _sector_candidates_block(self, requesters, sector, k, salt, tries_per, also=None):
         emp, emp_sec = markets.employers_of_random_agents(self, requesters, salt, k * tries_per,
@@ -442,10 +445,9 @@ class Model(FirmsModel):
         extra, x_info, k_info = self._sector_candidates_block(self.part.lo + need, D, Z, 4, 3,
                                                               also=known_ids)
         cand = np.concatenate([known_ids, extra[:, :Z]], axis=1)
-        info = np.concatenate([k_info, x_info[:, :Z]], axis=1)
-        price = info["price"].copy()         # inf for no firm or a firm that no longer exists
-        stock = info["inv"]
-        dead_known = (cand[:, : self.KD] >= 0) & (info["sector"][:, : self.KD] < 0)
+        price = np.concatenate([k_info["price"], x_info["price"][:, :Z]], axis=1)   # inf: no firm
+        stock = np.concatenate([k_info["inv"], x_info["inv"][:, :Z]], axis=1)
+        dead_known = (cand[:, : self.KD] >= 0) & (k_info["sector"] < 0)
         self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
         known_price = price[:, : self.KD].copy()
         price[stock < 1.0] = np.inf
