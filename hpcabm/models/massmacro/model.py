@@ -58,6 +58,7 @@ def _market_rows(cols, at):
 
 class Model(FirmsModel):
     name = "massmacro"
+    durable_shortcut = True      # skip candidate draws of households that cannot afford any D good
     firm_extra_columns = {
         "sector": (np.int8, -1), "price": (np.float64, 0.0), "inv": (np.float64, 0.0),
         "inputs": (np.float64, 0.0), "input_price": (np.float64, 0.0), "cash": (np.int64, 0),
@@ -410,6 +411,19 @@ class Model(FirmsModel):
         drawn proportional to employees, pick the cheapest with stock, and buy if they keep
         mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
         need = np.nonzero(self.durable == 0)[0]
+        # A shortcut that changes no outcome: no household can pay less than the cheapest D firm
+        # with stock anywhere (costs are rint(price), monotone in price), so those whose money
+        # would fall below mu_D months of income even then skip the candidate draws; they only
+        # forget known sellers that no longer exist, as every household without a durable does.
+        fs = self.firms
+        stocked = (fs.id >= 0) & (fs.sector == D) & (fs.inv >= 1.0)
+        local_min = int(np.rint(fs.price[stocked].min())) if stocked.any() else 2**62
+        min_cost = self.comm.min_int(local_min)
+        shop = self.money[need] - min_cost >= self.p.durable_keep * self.ybar[need]
+        if not self.durable_shortcut:
+            shop[:] = True
+        self._forget_dead_durable_sellers(need[~shop])
+        need = need[shop]
         n_chunks = max(self.comm.max_int(-(-need.size // self.CHUNK)), 1)
         picks = [self._durable_choices(need[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
         buyers = np.concatenate([p[0] for p in picks])
@@ -434,6 +448,14 @@ class Model(FirmsModel):
         slot = np.argmax(kp, axis=1)
         r = np.nonzero(~already)[0]
         self.ds[b[r], slot[r]] = used[r]
+
+    def _forget_dead_durable_sellers(self, who):
+        """Known D sellers of households `who` that no longer exist become empty entries."""
+        known = self.ds[who]
+        cols, inv = self.market_info(known.reshape(-1))
+        info = _market_rows(cols, inv.reshape(known.shape))
+        dead = (known >= 0) & (info["sector"] < 0)
+        self.ds[who[:, None].repeat(self.KD, 1)[dead], np.nonzero(dead)[1]] = -1
 
     def _durable_choices(self, need):
         """The durable choice of households `need` (local indices, no durable): the cheapest of

@@ -197,6 +197,31 @@ def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
     assert abs(fs.inv[f] - 0.7) < 1e-12 and fs.unmet[f] == 3
 
 
+def test_durable_shortcut_changes_no_outcome():
+    """Households that cannot afford even the cheapest stocked D good anywhere skip the candidate
+    draws: the same purchases, money, lists and firm accounts as when every household draws."""
+    text = "model: massmacro\nagents: 3000\nmonths: 6\nseed: 8\nfirms: {substeps: 2}\n"
+    runs = []
+    for shortcut in (True, False):
+        m = Model(load_config(text=text), Comm())
+        m.durable_shortcut = shortcut
+        m.initialize()
+        for _ in range(3):
+            m.step()
+        m.money[::3] //= 4                        # many households too poor for any durable
+        m.durable[::2] = 0
+        m._mm = {"durables_sold": 0}
+        m._durable_market(m.month)
+        runs.append(m)
+    a, b = runs
+    poor = (a.durable == 0) & (a.money < a.p.durable_keep * a.ybar + 1000)
+    assert poor.sum() > 100 and a._mm["durables_sold"] > 50
+    assert a._mm == b._mm and np.array_equal(a.money, b.money) and np.array_equal(a.durable, b.durable)
+    assert np.array_equal(a.ds.ids(), b.ds.ids())
+    for col in ("cash", "inv", "sales", "unmet"):
+        assert getattr(a.firms, col).tobytes() == getattr(b.firms, col).tobytes(), col
+
+
 def test_durable_failures_are_geometric_with_mean_12_months():
     ids = np.arange(200_000, dtype=np.int64)
     alive = np.ones(ids.size, bool)
