@@ -183,3 +183,35 @@ def unique_ids(const int64_t[::1] ids):
                 nu += 1
             I[i] = s
     return uniq_a[:nu].copy(), inv_a
+
+
+def group_by_rank(const int64_t[::1] dest, int64_t size):
+    """Stable counting sort of records by destination rank: (order, counts) with records[order]
+    grouped by rank in rank order, each group in the original order (np.argsort(dest,
+    kind="stable") and np.bincount(dest, minlength=size), in two O(n) passes)."""
+    cdef Py_ssize_t i, n = dest.shape[0]
+    counts_a = np.zeros(size, dtype=np.int64)
+    pos_a = np.empty(size, dtype=np.int64)
+    order_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] C = counts_a
+    cdef int64_t[::1] Pz = pos_a
+    cdef int64_t[::1] O = order_a
+    cdef int64_t r, acc = 0, bad = 0
+    with nogil:
+        for i in range(n):
+            r = dest[i]
+            if r < 0 or r >= size:
+                bad = 1
+                break
+            C[r] += 1
+        if not bad:
+            for r in range(size):
+                Pz[r] = acc
+                acc += C[r]
+            for i in range(n):
+                r = dest[i]
+                O[Pz[r]] = i
+                Pz[r] += 1
+    if bad:
+        raise ValueError(f"group_by_rank: destination rank outside [0, {size})")
+    return order_a, counts_a

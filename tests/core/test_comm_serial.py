@@ -21,3 +21,17 @@ def test_single_rank_exchange_and_fetch_roundtrip():
     assert rep.tolist() == [40, 20, 90, 20, 0]
     assert c.exact_sum(np.array([1e16, 1.0, -1e16])) == 1.0
     assert c.sum_int(np.array([1, 2])).tolist() == [1, 2]
+
+
+def test_group_by_rank_is_a_stable_argsort_with_counts():
+    import numpy as np
+    import pytest
+    from hpcabm.kernels import core as kcore
+    g = np.random.default_rng(3)
+    for size, n in ((1, 10), (3, 1000), (7, 0), (40, 5000)):
+        dest = g.integers(0, size, n)
+        order, counts = kcore.group_by_rank(dest, size)
+        assert np.array_equal(order, np.argsort(dest, kind="stable"))
+        assert np.array_equal(counts, np.bincount(dest, minlength=size))
+    with pytest.raises(ValueError, match="outside"):
+        kcore.group_by_rank(np.array([0, 3]), 3)
