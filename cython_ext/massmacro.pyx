@@ -255,7 +255,7 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                     seller[i, k] = -1
                     active[i] &= <uint8_t>~(1 << k)
                     continue
-                spend = <int64_t>floor(<double>per * f)
+                spend = <int64_t>(<double>per * f)      # per * f >= 0: truncation is floor
                 paid[j] += spend
                 spent += spend
                 if spend > 0:
@@ -292,11 +292,11 @@ def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
 
 
 def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
-                      const double[::1] phi, const double[::1] price, int64_t[::1] paid,
+                      const double[:, ::1] fill, int64_t[::1] paid,
                       double[::1] units, uint8_t[::1] rationed):
-    """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi (-1: the
-    seller no longer exists) and price: the arithmetic of round_settle (without close_unordered),
-    payments summed into paid[row]."""
+    """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi = fill[row, 0]
+    (-1: the seller no longer exists) and price = fill[row, 1] (side by side: one cache line per
+    row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row]."""
     cdef Py_ssize_t i, n = seller.shape[0]
     cdef int k, K = seller.shape[1], na
     cdef int64_t per, spend, spent
@@ -314,16 +314,16 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
                 j = seller[i, k]
                 if j < 0 or not ((active[i] >> k) & 1):
                     continue
-                f = phi[j]
+                f = fill[j, 0]
                 if f < 0:
                     seller[i, k] = -1
                     active[i] &= <uint8_t>~(1 << k)
                     continue
-                spend = <int64_t>floor(<double>per * f)
+                spend = <int64_t>(<double>per * f)      # per * f >= 0: truncation is floor
                 paid[j] += spend
                 spent += spend
                 if spend > 0:
-                    acc = acc + <double>spend / price[j]
+                    acc = acc + <double>spend / fill[j, 1]
                 if f < 1.0:
                     rationed[i] |= <uint8_t>(1 << k)
                     active[i] &= <uint8_t>~(1 << k)

@@ -260,12 +260,11 @@ def buyers_round_rows(model, book, seller_rows, active, left, units, rationed):
     req["amount"] = tot[hit]
     del tot
     rep = model.comm.fetch(model.home(req["fid"]), req, model._serve_orders)
-    phi = np.zeros(book.size)
-    price = np.ones(book.size)
-    phi[hit] = rep["phi"]
-    price[hit] = rep["price"]
+    fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
+    fill[hit, 0] = rep["phi"]
+    fill[hit, 1] = rep["price"]
     paid = np.zeros(book.size, dtype=np.int64)
-    kmm.round_settle_rows(seller_rows, active, left, phi, price, paid, units, rationed)
+    kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed)
     pay = np.empty(hit.size, dtype=ORDER)
     pay["fid"] = req["fid"]
     pay["amount"] = paid[hit]
