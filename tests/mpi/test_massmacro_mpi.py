@@ -29,18 +29,21 @@ def gathered(m):
             for c, v in cols.items()}
 
 
-def test_world_equals_one_rank_and_restart_repartitions():
+@pytest.mark.parametrize("text", [CFG, CFG + "massmacro: {markets_from: 7}\n"],
+                         ids=["markets-from-0", "warm-start-checkpoint-before-markets"])
+def test_world_equals_one_rank_and_restart_repartitions(text):
     world = Comm()
     d = world.bcast(tempfile.mkdtemp(prefix="hpcabm-mm-") if world.is_root else None)
-    cfg = load_config(text=CFG)
-    mw = run(world, 5)
+    cfg = load_config(text=text)
+    mw = run(world, 5, text)
     write_checkpoint(world, d, mw, cfg.yaml())
     for _ in range(7):
         mw.step()
     sw = gathered(mw)
+    assert mw.market_on and mw.series["money_total"][-1] > 0
     if world.is_root:
         self_comm = Comm(MPI.COMM_SELF)
-        ms = run(self_comm, 12)
+        ms = run(self_comm, 12, text)
         ss = gathered(ms)
         assert ms.series == mw.series
         for k in ss:

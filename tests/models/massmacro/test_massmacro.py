@@ -94,6 +94,27 @@ def test_markets_off_gives_back_the_firms_model():
     assert np.array_equal(a.efx, b.efx) and np.array_equal(a.firm, b.firm)
 
 
+def test_warm_start_runs_the_labour_model_then_the_markets():
+    """markets_from = 4 (note sec. 3.11): months 0-3 are the firms model's months exactly (market
+    series zero), then the goods markets start on that labour state and money is conserved."""
+    text = "agents: 1200\nmonths: 9\nseed: 7\nfirms: {substeps: 3}\n"
+    a = Model(load_config(text="model: massmacro\nmassmacro: {markets_from: 4}\n" + text), Comm())
+    b = FirmsModel(load_config(text="model: firms\n" + text), Comm())
+    for m in (a, b):
+        m.initialize()
+    for month in range(9):
+        a.step()
+        if month < 4:
+            b.step()
+            assert not a.market_on and a.series["money_total"][-1] == 0
+            for k in b.series:
+                assert a.series[k] == b.series[k], k
+    assert np.array_equal(a.series["firms"][:4], b.series["firms"])
+    money = a.series["money_total"][4:]
+    assert money[0] > 0 and len(set(money)) == 1             # exact conservation once on
+    assert min(a.series["output_C"][4:]) > 0
+
+
 def test_pro_rata_fills_every_order_by_the_same_fraction():
     m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
     m.initialize()
