@@ -25,9 +25,11 @@ from hpcabm.models.massmacro import Model
 
 
 def state_bytes(m):
-    arrays = [m.efx, m.firm, m.join_month, m.money, m.ybar, m.wres, m.income, m.durable,
-              m.cs.rows, m.ds.rows, m.rationed, m.spell_start]
-    return sum(a.nbytes for a in arrays) + m.firms.nbytes() + m.book.nbytes()
+    arrays = [m.efx, m.firm, m.join_month]
+    if m.market_on:         # goods-market state exists once the markets have started
+        arrays += [m.money, m.ybar, m.wres, m.income, m.durable, m.cs.rows, m.ds.rows, m.rationed,
+                   m.spell_start, m.emp_sector]
+    return sum(a.nbytes for a in arrays) + m.firms.nbytes() + (m.book.nbytes() if m.market_on else 0)
 
 
 def main():
@@ -87,6 +89,12 @@ def main():
         "the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
     sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
+    sb = comm.sum_int(state_bytes(m))
+    rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    if not m.market_on:
+        say(f"(markets not started by month {m.month}) state: {sb / a.agents:.1f} bytes/agent; peak RSS "
+            f"of all ranks {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
+        return
     # reference in the same process: one C-market round by the kernel and by its NumPy twin
     import numpy as np
     from hpcabm.models.massmacro import markets

@@ -44,6 +44,17 @@ class FirmStore:
         self._alloc(max(int(capacity), 16))
         self.n_live = 0
 
+    def add_columns(self, extra_columns):
+        """Add firm columns {name: (dtype, fill of a free slot)} to a live store (every slot gets
+        the fill value); columns already present are left alone. Lets a model start carrying firm
+        state part-way through a run (MASs Macro's labour-only warm start)."""
+        for name, (dt, fill) in extra_columns.items():
+            if name in self.columns:
+                continue
+            self.columns[name] = dt
+            self.fill[name] = fill
+            setattr(self, name, np.full(self.capacity, fill, dtype=dt))
+
     def _alloc(self, cap):
         for name, dt in self.columns.items():
             setattr(self, name, np.full(cap, self.fill.get(name, 0), dtype=dt))

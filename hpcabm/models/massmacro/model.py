@@ -59,7 +59,9 @@ def _market_rows(cols, at):
 class Model(FirmsModel):
     name = "massmacro"
     durable_shortcut = True      # skip candidate draws of households that cannot afford any D good
-    firm_extra_columns = {
+    # goods-market firm state, added to the firm store when the markets start (none is carried
+    # through a labour-only warm start)
+    MARKET_FIRM_COLUMNS = {
         "sector": (np.int8, -1), "price": (np.float64, 0.0), "inv": (np.float64, 0.0),
         "inputs": (np.float64, 0.0), "input_price": (np.float64, 0.0), "cash": (np.int64, 0),
         "rhat": (np.float64, 0.0), "revenue": (np.int64, 0), "sales": (np.float64, 0.0),
@@ -77,6 +79,21 @@ class Model(FirmsModel):
         self.markets_from = int(p.markets_from)
         self.unit = float(p.price_unit)
         self.KC, self.KD, self.KI = int(p.sellers_c), int(p.sellers_d), int(p.suppliers)
+        self.q_D = 1.0
+        self.market_on = False
+        if self.markets:
+            for k in MM_SERIES:
+                self.series[k] = []
+            self.series["spell_hist"] = []
+        self.price_level_prev = 0.0
+
+    def _alloc_market_state(self):
+        """Households' goods-market state and the firms' goods-market columns, allocated when the
+        markets start (or a checkpoint taken after that is read), so that a labour-only warm start
+        carries only the labour model's state."""
+        self.firms.add_columns(self.MARKET_FIRM_COLUMNS)
+        if getattr(self, "money", None) is not None:
+            return
         n = self.part.count
         self.money = np.zeros(n, dtype=np.int64)
         self.ybar = np.zeros(n, dtype=np.float32)
@@ -91,13 +108,6 @@ class Model(FirmsModel):
         # sector of the agent's employer (-1: none): a cache, so that a candidate "proportional to
         # employees" of a sector is found at the drawn agent's home without asking the firm
         self.emp_sector = np.full(n, -1, dtype=np.int8)
-        self.q_D = 1.0
-        self.market_on = False
-        if self.markets:
-            for k in MM_SERIES:
-                self.series[k] = []
-            self.series["spell_hist"] = []
-        self.price_level_prev = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
     @property
@@ -128,6 +138,7 @@ class Model(FirmsModel):
 
     def _start_markets(self):
         """Goods-market state on top of the current labour state (note sec. 3.11)."""
+        self._alloc_market_state()
         fs = self.firms
         live = np.nonzero(fs.id >= 0)[0]
         fs.sector[live] = self._sector_of_new(fs.id[live])
@@ -221,7 +232,10 @@ class Model(FirmsModel):
     # -- serving firm data at homes -----------------------------------------------------------
     def _serve_summaries(self, ids):
         """Summary rows; a firm that no longer exists (households' and firms' lists may still name
-        it) gets sector -1, price inf, no stock, closed."""
+        it) gets sector -1, price inf, no stock, closed. Before the markets start: the firms
+        model's rows."""
+        if not self.market_on:
+            return super()._serve_summaries(ids)
         fs = self.firms
         s = fs.slots_of(ids)
         dead = s < 0
@@ -962,6 +976,9 @@ class Model(FirmsModel):
     def state_tables(self):
         tables, attrs = super().state_tables()
         if self.markets:
+            attrs = {**attrs, "market_on": int(self.market_on), "q_D": self.q_D,
+                     "price_level_prev": self.price_level_prev}
+        if self.markets and self.market_on:
             ag = tables["agents"]
             for k in self.AGENT_COLS:
                 ag[k] = getattr(self, k)
@@ -971,15 +988,15 @@ class Model(FirmsModel):
                 ag[f"ds{k}"] = np.ascontiguousarray(self.ds[:, k])
             fs = self.firms
             s = fs.live_slots()
-            for k in self.firm_extra_columns:
+            for k in self.MARKET_FIRM_COLUMNS:
                 tables["firms"][k] = getattr(fs, k)[s]
-            attrs = {**attrs, "market_on": int(self.market_on), "q_D": self.q_D,
-                     "price_level_prev": self.price_level_prev}
         return tables, attrs
 
     def load_state(self, tables, attrs):
         super().load_state(tables, attrs)
-        if self.markets:
+        self.market_on = self.markets and bool(int(attrs["market_on"]))
+        if self.market_on:
+            self._alloc_market_state()
             ag = tables["agents"]
             for k in self.AGENT_COLS:
                 getattr(self, k)[:] = ag[k]
@@ -989,17 +1006,16 @@ class Model(FirmsModel):
                 self.ds[:, k] = ag[f"ds{k}"]
             fs = self.firms
             slots = fs.slots_of(np.ascontiguousarray(tables["firms"]["id"], dtype=np.int64))
-            for k in self.firm_extra_columns:
+            for k in self.MARKET_FIRM_COLUMNS:
                 getattr(fs, k)[slots] = tables["firms"][k]
-            self.market_on = bool(int(attrs["market_on"]))
-            if self.market_on:
-                self._set_emp_sector()
+            self._set_emp_sector()
+        if self.markets:
             self.q_D = float(attrs["q_D"])
             self.price_level_prev = float(attrs["price_level_prev"])
 
     def final_tables(self):
         out = super().final_tables()
-        if self.markets:
+        if self.market_on:
             fs = self.firms
             s = fs.live_slots()
             out["firms"]["firm_sector"] = fs.sector[s]
