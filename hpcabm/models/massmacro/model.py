@@ -340,12 +340,15 @@ class Model(FirmsModel):
         self._produce()
         self._set_prices(m)
         t0 = self._tick("production+pricing", t0)
-        budget = np.minimum(self.money, np.floor(self.p.c_income * self.ybar.astype(np.float64)
-                                                 + self.p.c_wealth * self.money).astype(np.int64))
-        budget = np.maximum(budget, 0)
+        budget = np.empty(self.part.count, dtype=np.int64)      # consumption budgets (sec. 3.4)
+        for sl in self._agent_slices():
+            budget[sl] = np.maximum(np.minimum(self.money[sl], np.floor(
+                self.p.c_income * self.ybar[sl].astype(np.float64) + self.p.c_wealth * self.money[sl])
+                .astype(np.int64)), 0)
         self._durable_market(m)
         t0 = self._tick("D market", t0)
-        units_c = self._perishable_market(np.minimum(budget, self.money))
+        np.minimum(budget, self.money, out=budget)               # after durable purchases
+        units_c = self._perishable_market(budget)
         t0 = self._tick("C market", t0)
         self._signals_after_c()
         self._intermediate_market()
@@ -525,13 +528,15 @@ class Model(FirmsModel):
 
     # 6. perishable market: R rounds, equal split over sellers not yet found rationing
     def _perishable_market(self, budget):
-        left = budget.astype(np.int64).copy()
+        """Households spend up to `budget` (int64, consumed: it holds the spending afterwards)."""
+        left = budget.copy()
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
         active = markets.bitset(self.cs.rows >= 0)
         for _ in range(int(self.p.rounds_c)):
             markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed)
-        self.money -= budget - left
+        budget -= left
+        self.money -= budget
         return units
 
     # 7. sales accounting and signals
