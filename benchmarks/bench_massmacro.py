@@ -24,6 +24,24 @@ from hpcabm.core.config import load_config
 from hpcabm.models.massmacro import Model
 
 
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss():
+    """Reset this process's high-water mark (Linux: 5 > /proc/self/clear_refs); False if refused."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def state_bytes(m):
     arrays = [m.efx, m.firm, m.join_month]
     if m.market_on:         # goods-market state exists once the markets have started
@@ -64,10 +82,13 @@ def main():
         m.step()
     m.timers.clear()
     comm.mpi_seconds = 0.0
+    rss_before = comm.sum_int(_status_kb("VmRSS") * 1024)
+    hwm_reset = comm.min_int(int(reset_peak_rss())) == 1
     t0 = time.perf_counter()
     c0 = time.process_time()
     for _ in range(a.months):
         m.step()
+    hwm_months = comm.sum_int(_status_kb("VmHWM") * 1024)
     el = comm.max_int(int((time.perf_counter() - t0) * 1e6)) / 1e6
     cpu = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
     per = el / a.months
@@ -91,6 +112,9 @@ def main():
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
     sb = comm.sum_int(state_bytes(m))
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    say(f"resident memory of all ranks before the timed months {rss_before / a.agents:.0f} bytes/agent; "
+        + (f"peak during the timed months {hwm_months / a.agents:.0f} bytes/agent ({hwm_months / 2**30:.2f} GiB)"
+           if hwm_reset else "(peak of the timed months not measurable here)"))
     if not m.market_on:
         say(f"(markets not started by month {m.month}) state: {sb / a.agents:.1f} bytes/agent; peak RSS "
             f"of all ranks {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
@@ -118,8 +142,8 @@ def main():
         f"(twin / rows {cpu_round['numpy'] / max(cpu_round['rows'], 1e-9):.2f})")
     sb = comm.sum_int(state_bytes(m))
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks {rss / 2**30:.2f} GiB = "
-        f"{rss / a.agents:.0f} bytes/agent")
+    say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks over the whole process (initialisation "
+        f"and the comparison rounds above included) {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
 
 
 if __name__ == "__main__":
