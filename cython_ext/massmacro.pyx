@@ -223,6 +223,28 @@ def round_orders(const int64_t[:, ::1] seller, const uint8_t[::1] active,
     return uniq, tot
 
 
+cdef inline bint _settle_order(double f, double price, int64_t per, int k, int64_t *paid,
+                               int64_t *spent, double *acc, uint8_t *active,
+                               uint8_t *rationed) nogil:
+    """One order of a pro-rata round settled at fill fraction f (MASS_MACRO.md sec. 3.6): pay
+    floor(per * f) (per * f >= 0, so truncation is floor) into *paid and *spent, gain spend / price
+    units into *acc; a seller that filled less than the whole order is marked rationing (bit k).
+    Either way it leaves the active set. Returns True when the seller no longer exists (f < 0)."""
+    cdef int64_t spend
+    if f < 0:
+        active[0] &= <uint8_t>~(1 << k)
+        return True
+    spend = <int64_t>(<double>per * f)
+    paid[0] += spend
+    spent[0] += spend
+    if spend > 0:
+        acc[0] = acc[0] + <double>spend / price
+    if f < 1.0:
+        rationed[0] |= <uint8_t>(1 << k)
+        active[0] &= <uint8_t>~(1 << k)
+    return False
+
+
 def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                  const int32_t[:, ::1] order_row, const double[::1] phi, const double[::1] price,
                  int64_t[::1] paid, double[::1] units, uint8_t[::1] rationed,
@@ -236,8 +258,8 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
     (order_round)."""
     cdef Py_ssize_t i, n = seller.shape[0]
     cdef int k, K = seller.shape[1], na
-    cdef int64_t per, j, spend, spent
-    cdef double f, acc
+    cdef int64_t per, j, spent
+    cdef double acc
     with nogil:
         for i in range(n):
             na = _popcount8(active[i])
@@ -250,19 +272,8 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                     if close_unordered and (active[i] >> k) & 1:
                         active[i] &= <uint8_t>~(1 << k)
                     continue
-                f = phi[j]
-                if f < 0:
+                if _settle_order(phi[j], price[j], per, k, &paid[j], &spent, &acc, &active[i], &rationed[i]):
                     seller[i, k] = -1
-                    active[i] &= <uint8_t>~(1 << k)
-                    continue
-                spend = <int64_t>(<double>per * f)      # per * f >= 0: truncation is floor
-                paid[j] += spend
-                spent += spend
-                if spend > 0:
-                    acc = acc + <double>spend / price[j]
-                if f < 1.0:
-                    rationed[i] |= <uint8_t>(1 << k)
-                    active[i] &= <uint8_t>~(1 << k)
             left[i] -= spent
             units[i] += acc
 
@@ -299,9 +310,9 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
     row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row]."""
     cdef Py_ssize_t i, n = seller.shape[0]
     cdef int k, K = seller.shape[1], na
-    cdef int64_t per, spend, spent
+    cdef int64_t per, spent
     cdef int32_t j
-    cdef double f, acc
+    cdef double acc
     with nogil:
         for i in range(n):
             na = _popcount8(active[i])
@@ -314,18 +325,8 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
                 j = seller[i, k]
                 if j < 0 or not ((active[i] >> k) & 1):
                     continue
-                f = fill[j, 0]
-                if f < 0:
+                if _settle_order(fill[j, 0], fill[j, 1], per, k, &paid[j], &spent, &acc, &active[i],
+                                 &rationed[i]):
                     seller[i, k] = -1
-                    active[i] &= <uint8_t>~(1 << k)
-                    continue
-                spend = <int64_t>(<double>per * f)      # per * f >= 0: truncation is floor
-                paid[j] += spend
-                spent += spend
-                if spend > 0:
-                    acc = acc + <double>spend / fill[j, 1]
-                if f < 1.0:
-                    rationed[i] |= <uint8_t>(1 << k)
-                    active[i] &= <uint8_t>~(1 << k)
             left[i] -= spent
             units[i] += acc
