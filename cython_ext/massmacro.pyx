@@ -2,7 +2,7 @@
 """Kernels of the MASs Macro goods-market extension (seed 000; shared/notes/MASS_MACRO.md)."""
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t
+from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t, uint64_t
 from libc.math cimport floor
 
 cnp.import_array()
@@ -330,3 +330,40 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
                     seller[i, k] = -1
             left[i] -= spent
             units[i] += acc
+
+
+cdef extern from "hp_rng.h":
+    uint64_t hp_mix64(uint64_t z) nogil
+
+
+def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
+              int64_t[::1] book_ids, int64_t size):
+    """Rows of firm ids in a seller book (markets.SellerBook), adding the ids not yet there: an
+    open-addressing table (linear probing, keys[] = -1 empty) from firm id to book row, sized by the
+    caller so that it stays at most 3/4 full and book_ids has room for every id. New ids get rows
+    size, size + 1, ... in order of first appearance. Returns (rows, new size); -1 for ids < 0."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef int64_t mask = keys.shape[0] - 1, p, k, fid
+    rows_a = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] rows = rows_a
+    with nogil:
+        for i in range(n):
+            fid = ids[i]
+            if fid < 0:
+                rows[i] = -1
+                continue
+            p = <int64_t>(hp_mix64(<uint64_t>fid) & <uint64_t>mask)
+            while True:
+                k = keys[p]
+                if k == fid:
+                    rows[i] = slot_rows[p]
+                    break
+                if k == -1:
+                    keys[p] = fid
+                    slot_rows[p] = <int32_t>size
+                    book_ids[size] = fid
+                    rows[i] = <int32_t>size
+                    size += 1
+                    break
+                p = (p + 1) & mask
+    return rows_a, size

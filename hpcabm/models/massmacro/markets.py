@@ -141,51 +141,53 @@ class SellerBook:
     int32 rows of it instead of int64 ids (4 B instead of 8 per entry; note sec. 5's "int32 firm
     slots"). A row keeps naming the same firm until compact(), which drops rows no list names any
     more and renumbers the lists. Rows only change the representation, never a result: every
-    market rule sees firm ids (ids_of) or sums orders per row, i.e. per firm."""
+    market rule sees firm ids (ids_of) or sums orders per row, i.e. per firm. Ids are found by an
+    open-addressing table (kernel book_rows) at most 3/4 full."""
+
+    QUERY_BLOCK = 1 << 16        # ids looked up per kernel call (bounds the table's headroom)
 
     def __init__(self, capacity=1024):
         self.ids = np.empty(max(int(capacity), 16), dtype=np.int64)
         self.size = 0
-        self._sorted = np.empty(0, dtype=np.int64)         # the ids, ascending
-        self._sorted_rows = np.empty(0, dtype=np.int32)    # their rows
+        self._keys = np.full(64, -1, dtype=np.int64)      # table: firm id (-1: empty) ...
+        self._rows = np.empty(64, dtype=np.int32)         # ... and its row
 
     def nbytes(self):
-        return self.ids.nbytes + self._sorted.nbytes + self._sorted_rows.nbytes
+        return self.ids.nbytes + self._keys.nbytes + self._rows.nbytes
 
     def ids_of(self, rows):
         """Firm ids of rows (any shape); -1 where row < 0."""
         rows = np.asarray(rows)
         return np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
 
+    def _rebuild_table(self, entries):
+        size = 64
+        while 3 * size < 4 * entries:
+            size *= 2
+        self._keys = np.full(size, -1, dtype=np.int64)
+        self._rows = np.empty(size, dtype=np.int32)
+        kmm.book_rows(self._keys, self._rows, self.ids[: self.size].copy(), self.ids, 0)
+
+    def _reserve(self, extra):
+        need = self.size + extra
+        if need > 2**31 - 1:
+            raise OverflowError("seller book: more than 2^31 - 1 firms named on one rank")
+        if need > self.ids.size:
+            grown = np.empty(max(2 * self.ids.size, need), dtype=np.int64)
+            grown[: self.size] = self.ids[: self.size]
+            self.ids = grown
+        if 4 * need > 3 * self._keys.size:
+            self._rebuild_table(need + need // 2)
+
     def rows_of(self, ids):
         """Rows of firm ids (any shape; -1 for ids < 0), adding the ids not yet in the book."""
         ids = np.asarray(ids, dtype=np.int64)
-        flat = ids.reshape(-1)
-        out = np.full(flat.size, -1, dtype=np.int32)
-        ok = np.nonzero(flat >= 0)[0]
-        q = flat[ok]
-        pos = np.searchsorted(self._sorted, q)
-        found = pos < self._sorted.size
-        found[found] = self._sorted[pos[found]] == q[found]
-        rows = np.empty(q.size, dtype=np.int32)
-        rows[found] = self._sorted_rows[pos[found]]
-        if not found.all():
-            new, inv = np.unique(q[~found], return_inverse=True)
-            start = self.size
-            if start + new.size > 2**31 - 1:
-                raise OverflowError("seller book: more than 2^31 - 1 firms named on one rank")
-            if start + new.size > self.ids.size:
-                grown = np.empty(max(2 * self.ids.size, start + new.size), dtype=np.int64)
-                grown[:start] = self.ids[:start]
-                self.ids = grown
-            self.ids[start:start + new.size] = new
-            self.size = start + new.size
-            rows[~found] = start + inv.reshape(-1)
-            at = np.searchsorted(self._sorted, new)
-            self._sorted = np.insert(self._sorted, at, new)
-            self._sorted_rows = np.insert(self._sorted_rows, at,
-                                          np.arange(start, start + new.size, dtype=np.int32))
-        out[ok] = rows
+        flat = np.ascontiguousarray(ids.reshape(-1))
+        out = np.empty(flat.size, dtype=np.int32)
+        for c in range(0, flat.size, self.QUERY_BLOCK):
+            q = flat[c:c + self.QUERY_BLOCK]
+            self._reserve(q.size)
+            out[c:c + q.size], self.size = kmm.book_rows(self._keys, self._rows, q, self.ids, self.size)
         return out.reshape(ids.shape)
 
     def compact(self, *lists, min_garbage=0.25):
@@ -209,9 +211,7 @@ class SellerBook:
         self.ids = np.empty(max(16, keep.size + keep.size // 4), dtype=np.int64)
         self.ids[:keep.size] = ids
         self.size = keep.size
-        order = np.argsort(ids, kind="stable")
-        self._sorted = ids[order]
-        self._sorted_rows = order.astype(np.int32)
+        self._rebuild_table(keep.size + keep.size // 2)
         return dropped
 
 
