@@ -337,33 +337,37 @@ cdef extern from "hp_rng.h":
 
 
 def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
-              int64_t[::1] book_ids, int64_t size):
+              int64_t[::1] book_ids, int64_t size, int64_t start, int32_t[::1] rows,
+              int64_t limit):
     """Rows of firm ids in a seller book (markets.SellerBook), adding the ids not yet there: an
-    open-addressing table (linear probing, keys[] = -1 empty) from firm id to book row, sized by the
-    caller so that it stays at most 3/4 full and book_ids has room for every id. New ids get rows
-    size, size + 1, ... in order of first appearance. Returns (rows, new size); -1 for ids < 0."""
-    cdef Py_ssize_t i, n = ids.shape[0]
+    open-addressing table (linear probing, keys[] = -1 empty) from firm id to book row. Fills
+    rows[start:] (-1 for ids < 0); new ids get rows size, size + 1, ... in order of first
+    appearance. Stops before the book would hold more than `limit` ids (the caller then grows the
+    table or book_ids and calls again from the returned index). Returns (new size, next index)."""
+    cdef Py_ssize_t i = start, n = ids.shape[0]
     cdef int64_t mask = keys.shape[0] - 1, p, k, fid
-    rows_a = np.empty(n, dtype=np.int32)
-    cdef int32_t[::1] rows = rows_a
     with nogil:
-        for i in range(n):
+        while i < n:
             fid = ids[i]
             if fid < 0:
                 rows[i] = -1
+                i += 1
                 continue
             p = <int64_t>(hp_mix64(<uint64_t>fid) & <uint64_t>mask)
             while True:
                 k = keys[p]
-                if k == fid:
-                    rows[i] = slot_rows[p]
-                    break
-                if k == -1:
-                    keys[p] = fid
-                    slot_rows[p] = <int32_t>size
-                    book_ids[size] = fid
-                    rows[i] = <int32_t>size
-                    size += 1
+                if k == fid or k == -1:
                     break
                 p = (p + 1) & mask
-    return rows_a, size
+            if k == fid:
+                rows[i] = slot_rows[p]
+            elif size >= limit:
+                break
+            else:
+                keys[p] = fid
+                slot_rows[p] = <int32_t>size
+                book_ids[size] = fid
+                rows[i] = <int32_t>size
+                size += 1
+            i += 1
+    return size, i

@@ -144,8 +144,6 @@ class SellerBook:
     market rule sees firm ids (ids_of) or sums orders per row, i.e. per firm. Ids are found by an
     open-addressing table (kernel book_rows) at most 3/4 full."""
 
-    QUERY_BLOCK = 1 << 16        # ids looked up per kernel call (bounds the table's headroom)
-
     def __init__(self, capacity=1024):
         self.ids = np.empty(max(int(capacity), 16), dtype=np.int64)
         self.size = 0
@@ -161,34 +159,34 @@ class SellerBook:
         return np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
 
     def _rebuild_table(self, entries):
+        """A table of the smallest power-of-two size at most 3/4 full with `entries` ids."""
         size = 64
         while 3 * size < 4 * entries:
             size *= 2
         self._keys = np.full(size, -1, dtype=np.int64)
         self._rows = np.empty(size, dtype=np.int32)
-        kmm.book_rows(self._keys, self._rows, self.ids[: self.size].copy(), self.ids, 0)
-
-    def _reserve(self, extra):
-        need = self.size + extra
-        if need > 2**31 - 1:
-            raise OverflowError("seller book: more than 2^31 - 1 firms named on one rank")
-        if need > self.ids.size:
-            grown = np.empty(max(2 * self.ids.size, need), dtype=np.int64)
-            grown[: self.size] = self.ids[: self.size]
-            self.ids = grown
-        if 4 * need > 3 * self._keys.size:
-            self._rebuild_table(need + need // 2)
+        kmm.book_rows(self._keys, self._rows, self.ids[: self.size].copy(), self.ids, 0, 0,
+                      np.empty(self.size, dtype=np.int32), self.size)
 
     def rows_of(self, ids):
         """Rows of firm ids (any shape; -1 for ids < 0), adding the ids not yet in the book."""
         ids = np.asarray(ids, dtype=np.int64)
         flat = np.ascontiguousarray(ids.reshape(-1))
         out = np.empty(flat.size, dtype=np.int32)
-        for c in range(0, flat.size, self.QUERY_BLOCK):
-            q = flat[c:c + self.QUERY_BLOCK]
-            self._reserve(q.size)
-            out[c:c + q.size], self.size = kmm.book_rows(self._keys, self._rows, q, self.ids, self.size)
-        return out.reshape(ids.shape)
+        i = 0
+        while True:
+            limit = min(self.ids.size, 3 * self._keys.size // 4)
+            self.size, i = kmm.book_rows(self._keys, self._rows, flat, self.ids, self.size, i, out, limit)
+            if i >= flat.size:
+                return out.reshape(ids.shape)
+            if self.size >= 2**31 - 1:
+                raise OverflowError("seller book: more than 2^31 - 1 firms named on one rank")
+            if self.size >= self.ids.size:                  # room for more ids
+                grown = np.empty(2 * self.ids.size, dtype=np.int64)
+                grown[: self.size] = self.ids[: self.size]
+                self.ids = grown
+            if 4 * self.size >= 3 * self._keys.size:        # a table twice the size
+                self._rebuild_table(2 * self.size)
 
     def compact(self, *lists, min_garbage=0.25):
         """Drop rows that none of `lists` (int32 row arrays, renumbered in place) names, when at
@@ -211,7 +209,7 @@ class SellerBook:
         self.ids = np.empty(max(16, keep.size + keep.size // 4), dtype=np.int64)
         self.ids[:keep.size] = ids
         self.size = keep.size
-        self._rebuild_table(keep.size + keep.size // 2)
+        self._rebuild_table(keep.size)
         return dropped
 
 
