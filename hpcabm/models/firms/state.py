@@ -122,15 +122,16 @@ class FirmStore:
         ids = self.id[s]
         return s[np.lexsort((ids, founder_of(ids, self.N)))]
 
-    def compact(self):
-        """Rebuild with capacity ~1.25 x live firms when more than half the slots are free.
-        Slots change; nothing outside the store keeps them."""
-        if self.capacity <= 2 * self.n_live + 1024:
+    def compact(self, tight=False):
+        """Rebuild with capacity ~1.25 x live firms when more than half the slots are free (tight:
+        always, with ~1/16 spare, e.g. before wider columns are added). Slots change; nothing
+        outside the store keeps them."""
+        if not tight and self.capacity <= 2 * self.n_live + 1024:
             return
         s = self.live_slots()
         cols = {name: getattr(self, name)[s].copy() for name in self.columns}
         self.head[:] = -1
-        self._alloc(s.size + s.size // 4 + 16)
+        self._alloc(s.size + (s.size // 16 if tight else s.size // 4) + 16)
         self.n_live = 0
         new = self.add(cols["id"], cols["birth"], cols["n"], cols["efx"], cols["size_ref"])
         for name in self.columns:

@@ -91,7 +91,9 @@ class Model(FirmsModel):
         """Households' goods-market state and the firms' goods-market columns, allocated when the
         markets start (or a checkpoint taken after that is read), so that a labour-only warm start
         carries only the labour model's state."""
-        self.firms.add_columns(self.MARKET_FIRM_COLUMNS)
+        if "sector" not in self.firms.columns:
+            self.firms.compact(tight=True)        # free slots would carry 143 B of columns each
+            self.firms.add_columns(self.MARKET_FIRM_COLUMNS)
         if getattr(self, "money", None) is not None:
             return
         n = self.part.count
@@ -159,14 +161,18 @@ class Model(FirmsModel):
         share = np.zeros(fs.capacity)
         share[live] = O / fs.n[live] * self.unit
         inc = self.firm_values_for_agents(share, 0.0)
-        self.money[:] = np.floor(2.0 * inc).astype(np.int64)
+        del share
+        for sl in self._agent_slices():
+            self.money[sl] = np.floor(2.0 * inc[sl]).astype(np.int64)
         self.ybar[:] = inc
         self.income[:] = inc
+        del inc
         self.durable[:] = 1
         self.spell_start[:] = np.where(self.employed, -1, self.month)
         self._set_emp_sector()
-        self.cs[:] = self._draw_sellers(np.arange(self.part.count), C, self.KC, salt=1)
-        self.ds[:] = self._draw_sellers(np.arange(self.part.count), D, self.KD, salt=2)
+        for block in self._agent_chunks():       # per block: bounded temporaries, same draws
+            self.cs[block] = self._draw_sellers(block, C, self.KC, salt=1)
+            self.ds[block] = self._draw_sellers(block, D, self.KD, salt=2)
         self._draw_suppliers_for(live)
         self.market_on = True
 
