@@ -110,16 +110,21 @@ def main():
         "the slowest rank), s/month per rank: " + ", ".join(f"{x:.3f}" for x in mpi_s))
     sub = ["activation", "friends", "summaries", "choose", "commit", "apply"]
     say("  inside labour: " + ", ".join(f"{k} {max(t.get(k, 0) for t in tim) / a.months:.3f}" for k in sub))
-    sb = comm.sum_int(state_bytes(m))
-    rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     say(f"resident memory of all ranks before the timed months {rss_before / a.agents:.0f} bytes/agent; "
         + (f"peak during the timed months {hwm_months / a.agents:.0f} bytes/agent ({hwm_months / 2**30:.2f} GiB)"
            if hwm_reset else "(peak of the timed months not measurable here)"))
-    if not m.market_on:
-        say(f"(markets not started by month {m.month}) state: {sb / a.agents:.1f} bytes/agent; peak RSS "
-            f"of all ranks {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
-        return
-    # reference in the same process: one C-market round by the kernel and by its NumPy twin
+    if m.market_on:
+        c_round_reference(m, comm, say)
+    sb = comm.sum_int(state_bytes(m))
+    rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    say(f"{'' if m.market_on else f'(markets not started by month {m.month}) '}state: {sb / a.agents:.1f} "
+        f"bytes/agent; peak RSS of all ranks over the whole process (initialisation and any comparison "
+        f"rounds included) {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
+
+
+def c_round_reference(m, comm, say):
+    """One C-market round in the same process by the NumPy twin, the id kernel and the model's
+    seller-book kernel (CPU of all ranks)."""
     import numpy as np
     from hpcabm.models.massmacro import markets
     budget = np.maximum(np.minimum(m.money, m.ybar.astype(np.int64)), 0)
@@ -140,10 +145,6 @@ def main():
     say(f"one C-market round, CPU of all ranks: NumPy twin {cpu_round['numpy']:.3f} s, kernel on firm ids "
         f"{cpu_round['kernel']:.3f} s, kernel on seller-book rows (the model's) {cpu_round['rows']:.3f} s "
         f"(twin / rows {cpu_round['numpy'] / max(cpu_round['rows'], 1e-9):.2f})")
-    sb = comm.sum_int(state_bytes(m))
-    rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    say(f"state: {sb / a.agents:.1f} bytes/agent; peak RSS of all ranks over the whole process (initialisation "
-        f"and the comparison rounds above included) {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
 
 
 if __name__ == "__main__":

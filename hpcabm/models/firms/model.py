@@ -293,10 +293,10 @@ class Model:
         per firm) for the others. This is the monthly firm -> member-rank message: one value per
         (firm, rank) pair per block of agents (wages, layoff flags, output shares)."""
         out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
+        lo, hi = self.part.lo, self.part.hi
         for sl in self._agent_slices():
             firm = self.firm[sl]
             o = out[sl]
-            lo, hi = self.part.lo, self.part.hi
             emp = firm >= 0
             founder = np.where(emp, firm % self.N, -1)
             here = emp & (founder >= lo) & (founder < hi)

@@ -222,14 +222,6 @@ class SellerLists:
         self.book = book
         self.rows = np.full((n, K), -1, dtype=np.int32)
 
-    @property
-    def shape(self):
-        return self.rows.shape
-
-    @property
-    def nbytes(self):
-        return self.rows.nbytes
-
     def __getitem__(self, key):
         return self.book.ids_of(self.rows[key])
 
@@ -237,14 +229,11 @@ class SellerLists:
         self.rows[key] = self.book.rows_of(ids)
 
     def __array__(self, dtype=None, copy=None):
-        out = self.book.ids_of(self.rows)
+        out = self.ids()
         return out if dtype is None else out.astype(dtype)
 
     def ids(self):
         return self.book.ids_of(self.rows)
-
-    def copy(self):
-        return self.ids()
 
 
 def buyers_round_rows(model, book, seller_rows, active, left, units, rationed):

@@ -472,13 +472,15 @@ class Model(FirmsModel):
         r = np.nonzero(~already)[0]
         self.ds[b[r], slot[r]] = used[r]
 
-    def _forget_dead_durable_sellers(self, who):
-        """Known D sellers of households `who` that no longer exist become empty entries."""
-        known = self.ds[who]
-        cols, inv = self.market_info(known.reshape(-1))
-        info = _market_rows(cols, inv.reshape(known.shape))
-        dead = (known >= 0) & (info["sector"] < 0)
-        self.ds[who[:, None].repeat(self.KD, 1)[dead], np.nonzero(dead)[1]] = -1
+    def _forget_dead_durable_sellers(self, who, known=None, sector=None):
+        """Known D sellers (`known` = self.ds[who], with their market `sector`, fetched here when
+        not given) of households `who` that no longer exist (sector -1) become empty entries."""
+        if known is None:
+            known = self.ds[who]
+            cols, inv = self.market_info(known.reshape(-1))
+            sector = _market_rows(cols, inv.reshape(known.shape))["sector"]
+        r, k = np.nonzero((known >= 0) & (sector < 0))
+        self.ds[who[r], k] = -1
 
     def _durable_choices(self, need):
         """The durable choice of households `need` (local indices, no durable): the cheapest of
@@ -492,8 +494,7 @@ class Model(FirmsModel):
         cand = np.concatenate([known_ids, extra[:, :Z]], axis=1)
         price = np.concatenate([k_info["price"], x_info["price"][:, :Z]], axis=1)   # inf: no firm
         stock = np.concatenate([k_info["inv"], x_info["inv"][:, :Z]], axis=1)
-        dead_known = (cand[:, : self.KD] >= 0) & (k_info["sector"] < 0)
-        self.ds[need[:, None].repeat(self.KD, 1)[dead_known], np.nonzero(dead_known)[1]] = -1
+        self._forget_dead_durable_sellers(need, known_ids, k_info["sector"])
         known_price = price[:, : self.KD].copy()
         price[stock < 1.0] = np.inf
         rows = np.arange(need.size)

@@ -82,12 +82,20 @@ def test_final_cross_sections(run15):
     assert f["agents"]["income"].size == m.N
 
 
-def test_markets_off_gives_back_the_firms_model():
-    text = "agents: 1200\nmonths: 14\nseed: 7\nfirms: {substeps: 3}\n"
-    a = Model(load_config(text="model: massmacro\nmassmacro: {markets: false}\n" + text), Comm())
+def _massmacro_and_firms(massmacro, months):
+    """A MASs Macro model with `massmacro` settings and the firms model of the same labour config,
+    both initialised."""
+    text = f"agents: 1200\nmonths: {months}\nseed: 7\nfirms: {{substeps: 3}}\n"
+    a = Model(load_config(text=f"model: massmacro\nmassmacro: {massmacro}\n" + text), Comm())
     b = FirmsModel(load_config(text="model: firms\n" + text), Comm())
     for m in (a, b):
         m.initialize()
+    return a, b
+
+
+def test_markets_off_gives_back_the_firms_model():
+    a, b = _massmacro_and_firms("{markets: false}", 14)
+    for m in (a, b):
         for _ in range(14):
             m.step()
     assert a.series == b.series
@@ -97,11 +105,7 @@ def test_markets_off_gives_back_the_firms_model():
 def test_warm_start_runs_the_labour_model_then_the_markets():
     """markets_from = 4 (note sec. 3.11): months 0-3 are the firms model's months exactly (market
     series zero), then the goods markets start on that labour state and money is conserved."""
-    text = "agents: 1200\nmonths: 9\nseed: 7\nfirms: {substeps: 3}\n"
-    a = Model(load_config(text="model: massmacro\nmassmacro: {markets_from: 4}\n" + text), Comm())
-    b = FirmsModel(load_config(text="model: firms\n" + text), Comm())
-    for m in (a, b):
-        m.initialize()
+    a, b = _massmacro_and_firms("{markets_from: 4}", 9)
     for month in range(9):
         a.step()
         if month < 4:
