@@ -57,6 +57,8 @@ def main():
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--markets-from", type=int, default=0)
     p.add_argument("--restart", help="run directory (or checkpoint) to start from")
+    p.add_argument("--phase-memory", action="store_true",
+                   help="also print the peak resident memory of each phase (Linux: resets VmHWM per phase)")
     a = p.parse_args()
     comm = Comm()
     P = comm.size
@@ -78,6 +80,12 @@ def main():
         m = Model(cfg, comm)
         m.initialize()
     t_init = comm.max_int(int((time.perf_counter() - t0) * 1e3)) / 1e3
+    if a.phase_memory:
+        watch_phase_memory(m)
+        if m.markets and not m.market_on and m.month >= m.markets_from:
+            t1 = time.perf_counter()
+            m._start_markets()                # the first step would do it; here it is a phase
+            m._tick("markets' start", t1)
     for _ in range(a.warmup):
         m.step()
     m.timers.clear()
@@ -113,6 +121,8 @@ def main():
     say(f"resident memory of all ranks before the timed months {rss_before / a.agents:.0f} bytes/agent; "
         + (f"peak during the timed months {hwm_months / a.agents:.0f} bytes/agent ({hwm_months / 2**30:.2f} GiB)"
            if hwm_reset else "(peak of the timed months not measurable here)"))
+    if a.phase_memory:
+        report_phase_memory(m, comm, say, a.agents)
     if m.market_on:
         c_round_reference(m, comm, say)
     sb = comm.sum_int(state_bytes(m))
@@ -120,6 +130,28 @@ def main():
     say(f"{'' if m.market_on else f'(markets not started by month {m.month}) '}state: {sb / a.agents:.1f} "
         f"bytes/agent; peak RSS of all ranks over the whole process (initialisation and any comparison "
         f"rounds included) {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
+
+
+def watch_phase_memory(m):
+    """Record, at every phase boundary (`_tick`), the peak resident memory since the previous one."""
+    m.phase_peak = {}
+    reset_peak_rss()
+    tick = m._tick
+
+    def _tick(name, t0):
+        hwm = _status_kb("VmHWM") * 1024
+        m.phase_peak[name] = max(m.phase_peak.get(name, 0), hwm)
+        reset_peak_rss()
+        return tick(name, t0)
+    m._tick = _tick
+
+
+def report_phase_memory(m, comm, say, agents):
+    """Peak resident memory per phase (all warm-up and timed months), summed over ranks."""
+    names = comm.allgather(sorted(m.phase_peak))[0]
+    peaks = {k: comm.sum_int(m.phase_peak.get(k, 0)) for k in names}
+    say("peak resident memory by phase, all ranks, bytes/agent: " + ", ".join(
+        f"{k} {v / agents:.0f}" for k, v in sorted(peaks.items(), key=lambda kv: -kv[1])))
 
 
 def c_round_reference(m, comm, say):

@@ -17,6 +17,7 @@ newest older valid checkpoint is used. Loading slices the global tables for what
 reads them (repartitioning)."""
 import glob
 import os
+from collections.abc import Mapping
 import re
 
 import numpy as np
@@ -125,6 +126,22 @@ def _key_block(dset, lo_key, hi_key):
     return bisect(lo_key), bisect(hi_key)
 
 
+class _ColumnReader(Mapping):
+    """A checkpoint table's columns, rows [r0, r1), read from the open file on access."""
+
+    def __init__(self, group, r0, r1):
+        self._g, self._r0, self._r1 = group, r0, r1
+
+    def __getitem__(self, name):
+        return self._g[name][self._r0:self._r1]
+
+    def __iter__(self):
+        return iter(self._g)
+
+    def __len__(self):
+        return len(self._g)
+
+
 def read_checkpoint(comm, path, model):
     """Load a (verified) checkpoint into `model`, sliced for this rank's partition."""
     with open_parallel(path, "r", comm) as f:
@@ -144,8 +161,10 @@ def read_checkpoint(comm, path, model):
                 r0, r1 = 0, None
             else:
                 r0, r1 = _key_block(g[key], model.part.lo, model.part.hi)
-            tables[tname] = {c: g[c][r0:r1] for c in g}
+            tables[tname] = _ColumnReader(g, r0, r1)
         series = {name: f["series"][name][:].tolist() for name in f["series"]}
-    model.load_state(tables, attrs)
+        # columns are read when load_state asks for them, one at a time (a checkpoint's table is
+        # never whole in memory next to the model's arrays); every rank asks in the same order
+        model.load_state(tables, attrs)
     model.series = {k: series.get(k, []) for k in model.series}
     return attrs

@@ -59,13 +59,27 @@ def _words(arr):
     return a.reshape(-1).view(f"u{isz}").astype(np.uint64, copy=False), (a.size // max(a.shape[0], 1) if a.ndim > 1 else 1)
 
 
+CHECKSUM_ROWS = 1 << 20      # rows per piece of a checksum (bounds its uint64 temporaries)
+READ_ROWS = 1 << 22          # rows per read when verifying a file
+
+
 def block_checksum(arr, first_row):
     """Checksum of rows [first_row, first_row + len(arr)) of a dataset; sums (mod 2^64) of the
-    blocks of any split give the same total."""
-    w, per_row = _words(arr)
-    if arr.ndim > 1:
-        per_row = int(np.prod(arr.shape[1:]))
-    return kcore.checksum(w, first_row, per_row)
+    blocks of any split give the same total (so it is taken here in pieces of CHECKSUM_ROWS)."""
+    total = 0
+    for r in range(0, max(arr.shape[0], 1) if arr.ndim else 1, CHECKSUM_ROWS):
+        piece = arr[r: r + CHECKSUM_ROWS] if arr.ndim else arr
+        w, per_row = _words(piece)
+        if arr.ndim > 1:
+            per_row = int(np.prod(arr.shape[1:]))
+        total = (total + int(kcore.checksum(w, first_row + r, per_row))) % 2**64
+    return total
+
+
+def column(value):
+    """A table column: an array, or a zero-argument callable that makes it (a deferred column,
+    built only when written, so that a table of derived columns never exists whole in memory)."""
+    return value() if callable(value) else value
 
 
 def write_table(comm, group, name, local, offset, total):
@@ -116,8 +130,11 @@ def verify_file(path, comm):
             try:
                 d = f[n]
                 lo, hi = even_block(d.shape[0] if d.ndim else 1, comm)
-                part = d[lo:hi] if d.ndim else np.atleast_1d(d[()])[: hi - lo]
-                c = block_checksum(np.asarray(part), lo)
+                if d.ndim:
+                    for r in range(lo, hi, READ_ROWS):          # bounded reads
+                        c = (c + block_checksum(np.asarray(d[r:min(r + READ_ROWS, hi)]), r)) % 2**64
+                else:
+                    c = block_checksum(np.atleast_1d(d[()])[: hi - lo], lo)
                 want = d.attrs.get("checksum")
             except Exception as e:
                 err = f"unreadable /{n} ({type(e).__name__})"
@@ -131,13 +148,17 @@ def verify_file(path, comm):
 
 
 def write_columns(comm, group, cols):
-    """Write a table's columns (local row blocks, concatenated over ranks in rank order)."""
+    """Write a table's columns (local row blocks, concatenated over ranks in rank order). A
+    deferred column (see `column`) is made just before it is written and dropped after."""
     if not cols:
         return
-    nrows = len(next(iter(cols.values())))
-    offset, total = comm.exscan_int(nrows)
-    for name, arr in cols.items():
+    offset = total = None
+    for name, value in cols.items():
+        arr = column(value)
+        if offset is None:
+            offset, total = comm.exscan_int(len(arr))
         write_table(comm, group, name, arr, offset, total)
+        del arr
 
 
 @contextmanager

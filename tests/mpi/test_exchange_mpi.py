@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from hpcabm.core.h5io import column
 from hpcabm.core.checkpoint import find_restart, read_checkpoint, write_checkpoint
 from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
@@ -31,7 +32,7 @@ def gathered(m):
     out = {}
     for t, cols in tables.items():
         for c, v in cols.items():
-            v = np.ascontiguousarray(v)
+            v = np.ascontiguousarray(column(v))
             out[f"{t}/{c}"] = v if m.table_layout[t] == "replicated" else m.comm.allgather_concat(v)
     return out
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from hpcabm.core.h5io import column
 from hpcabm.core.checkpoint import find_restart, read_checkpoint, write_checkpoint
 from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
@@ -23,7 +24,7 @@ def make(comm, text=CFG):
 
 def gathered_state(m):
     tables, attrs = m.state_tables()
-    out = {f"{t}/{c}": m.comm.allgather_concat(np.ascontiguousarray(v)) for t, cols in tables.items()
+    out = {f"{t}/{c}": m.comm.allgather_concat(np.ascontiguousarray(column(v))) for t, cols in tables.items()
            for c, v in cols.items()}
     return out, attrs
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from hpcabm.core.h5io import column
 from hpcabm.core.checkpoint import find_restart, read_checkpoint, write_checkpoint
 from hpcabm.core.comm import Comm
 from hpcabm.core.config import load_config
@@ -25,7 +26,7 @@ def run(comm, months, text=CFG):
 
 def gathered(m):
     tables, _ = m.state_tables()
-    return {f"{t}/{c}": m.comm.allgather_concat(np.ascontiguousarray(v)) for t, cols in tables.items()
+    return {f"{t}/{c}": m.comm.allgather_concat(np.ascontiguousarray(column(v))) for t, cols in tables.items()
             for c, v in cols.items()}
 
 

@@ -10,6 +10,7 @@ Two engines share every agent rule (cython_ext/hp_labour.h):
     (Gauss-Seidel inside each firm). With one activation per sub-step it is the serial engine,
     bit for bit; results do not depend on the number of ranks for any K."""
 import time
+from functools import partial
 
 import numpy as np
 
@@ -116,9 +117,13 @@ class Model:
     def _activations(self, m):
         """Local agents activated in month m, in activation-time order, with their times u.
         Agent i acts iff u(seed, i, m) < activation; its sub-step is floor(K u / activation)."""
-        u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(), m)
-        act = np.nonzero(u < self.p_act)[0]
-        ua = u[act]
+        act, ua = [], []
+        for sl in self._agent_slices():        # block by block: bounded temporaries, same draws
+            u = kcore.uniform(self.seed, rng.ACTIVATE, self.part.lo + np.arange(sl.start, sl.stop), m)
+            a = np.nonzero(u < self.p_act)[0]
+            act.append(sl.start + a)
+            ua.append(u[a])
+        act, ua = np.concatenate(act), np.concatenate(ua)
         order = np.lexsort((act, ua))
         return act[order], ua[order]
 
@@ -293,21 +298,26 @@ class Model:
         per firm) for the others. This is the monthly firm -> member-rank message: one value per
         (firm, rank) pair per block of agents (wages, layoff flags, output shares)."""
         out = np.full(self.firm.size, fill, dtype=per_slot.dtype)
-        lo, hi = self.part.lo, self.part.hi
         for sl in self._agent_slices():
-            firm = self.firm[sl]
-            o = out[sl]
-            emp = firm >= 0
-            founder = np.where(emp, firm % self.N, -1)
-            here = emp & (founder >= lo) & (founder < hi)
-            del founder
-            loc = np.nonzero(here)[0]
-            o[loc] = per_slot[self.firms.slots_of(firm[loc])]
-            remote = np.nonzero(emp & ~here)[0]
-            uniq, inv = kcore.unique_ids(firm[remote])
-            vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
-            o[remote] = vals[inv]
+            out[sl] = self.firm_values_block(per_slot, sl, fill)
         return out
+
+    def firm_values_block(self, per_slot, sl, fill=0):
+        """firm_values_for_agents for the local agents of slice `sl` (of _agent_slices: every rank
+        calls it for its blocks in step, since it runs one collective exchange)."""
+        firm = self.firm[sl]
+        o = np.full(firm.size, fill, dtype=per_slot.dtype)
+        emp = firm >= 0
+        founder = np.where(emp, firm % self.N, -1)
+        here = emp & (founder >= self.part.lo) & (founder < self.part.hi)
+        del founder
+        loc = np.nonzero(here)[0]
+        o[loc] = per_slot[self.firms.slots_of(firm[loc])]
+        remote = np.nonzero(emp & ~here)[0]
+        uniq, inv = kcore.unique_ids(firm[remote])
+        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
+        o[remote] = vals[inv]
+        return o
 
     def _live_output(self, live):
         fs = self.firms
@@ -322,16 +332,18 @@ class Model:
         O = self._live_output(live)
         share_by_slot = np.zeros(fs.capacity)
         share_by_slot[live] = O / n
-        # one sweep over the agents: effort, and utility of those whose firm is homed here; the
-        # others' shares are fetched once per (rank, firm)
+        # one sweep over the agents, block by block: effort, and utility of those whose firm is
+        # homed here; the others' shares are fetched once per (rank, firm) and block (exact sums:
+        # the blocks do not change the result)
         acc_u = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
         acc_e = np.zeros_like(acc_u)
-        remote = labour.agent_month_pass(self.firm, self.efx, self.theta_of(), fs.head, fs.next, fs.id,
-                                         self.part.lo, self.part.hi, self.N, share_by_slot,
-                                         self.omega, acc_u, acc_e)
-        uniq, inv = kcore.unique_ids(self.firm[remote])
-        shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
-        labour.accumulate_utility(self.theta_of(remote), self.efx[remote], shares[inv], self.omega, acc_u)
+        for sl in self._agent_slices():
+            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], self.theta_of(np.arange(sl.start, sl.stop)),
+                                             fs.head, fs.next, fs.id, self.part.lo, self.part.hi, self.N,
+                                             share_by_slot, self.omega, acc_u, acc_e) + sl.start
+            uniq, inv = kcore.unique_ids(self.firm[remote])
+            shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
+            labour.accumulate_utility(self.theta_of(remote), self.efx[remote], shares[inv], self.omega, acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))
@@ -360,12 +372,16 @@ class Model:
     def state_tables(self):
         """Everything needed to continue bitwise-identically: agent rows (block by id), firm rows
         (by founder), month, series. Random streams are keyed by month: no generator state."""
-        fs = self.firms
-        s = fs.live_slots()
         agents = {"efx": self.efx, "firm": self.firm, "join_month": self.join_month}
-        firms = {"founder": founder_of(fs.id[s], self.N), "id": fs.id[s], "n": fs.n[s],
-                 "efx": fs.efx[s], "birth": fs.birth[s], "size_ref": fs.size_ref[s]}
+        s = self.firms.live_slots()
+        firms = {"founder": lambda: founder_of(self.firms.id[s], self.N)}
+        for k in ("id", "n", "efx", "birth", "size_ref"):       # deferred: built when written
+            firms[k] = partial(self.firm_column, k, s)
         return {"agents": agents, "firms": firms}, {"month": self.month}
+
+    def firm_column(self, name, slots):
+        """Column `name` of the firms in `slots` (deferred state columns)."""
+        return getattr(self.firms, name)[slots]
 
     def load_state(self, tables, attrs):
         self.month = int(attrs["month"])

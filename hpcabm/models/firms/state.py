@@ -123,19 +123,31 @@ class FirmStore:
         return s[np.lexsort((ids, founder_of(ids, self.N)))]
 
     def compact(self, tight=False):
-        """Rebuild with capacity ~1.25 x live firms when more than half the slots are free (tight:
-        always, with ~1/16 spare, e.g. before wider columns are added). Slots change; nothing
-        outside the store keeps them."""
-        if not tight and self.capacity <= 2 * self.n_live + 1024:
+        """Rebuild with capacity ~1.25 x live firms when more than a third of the slots are free
+        (tight: always, with ~1/16 spare, e.g. before wider columns are added). Column by column,
+        so that the rebuild needs one column more than the store, not a second store. Slots
+        change (live firms get slots 0, 1, ... in founder order); nothing outside the store keeps
+        them."""
+        if not tight and 2 * self.capacity <= 3 * self.n_live + 2048:
             return
         s = self.live_slots()
-        cols = {name: getattr(self, name)[s].copy() for name in self.columns}
+        k = s.size
+        cap = k + (k // 16 if tight else k // 4) + 16
+        ids = self.id[s]
+        for name, dt in self.columns.items():
+            col = np.full(cap, self.fill.get(name, 0), dtype=dt)
+            if name != "id":                       # ids enter through the index below
+                col[:k] = getattr(self, name)[s]
+            setattr(self, name, col)
+        del s
+        self.next = np.arange(1, cap + 1, dtype=np.int32)
+        self.next[-1] = -1
+        self.free_head = np.array([0], dtype=np.int64)
         self.head[:] = -1
-        self._alloc(s.size + (s.size // 16 if tight else s.size // 4) + 16)
-        self.n_live = 0
-        new = self.add(cols["id"], cols["birth"], cols["n"], cols["efx"], cols["size_ref"])
-        for name in self.columns:
-            getattr(self, name)[new] = cols[name]
+        slots = labour.fi_insert(self.head, self.next, self.id, self.free_head, self.lo, self.N, ids)
+        if not np.array_equal(slots, np.arange(k)):        # a fresh free list hands out 0, 1, ...
+            raise AssertionError("firm store compaction: unexpected slot order")
+        self.n_live = k
 
     def nbytes(self):
         return self.head.nbytes + self.next.nbytes + sum(getattr(self, c).nbytes for c in self.columns)

@@ -10,6 +10,7 @@ intermediate I (used by C and D firms). The month (shared/notes/MASS_MACRO.md se
 Money is int64 and conserved exactly: households' plus firms' money is the same every month.
 With `massmacro.markets: false` every step is the firms model's step (same seed, same results)."""
 import time
+from functools import partial
 
 import numpy as np
 
@@ -160,15 +161,14 @@ class Model(FirmsModel):
         # households: two months of income, a durable, seller lists
         share = np.zeros(fs.capacity)
         share[live] = O / fs.n[live] * self.unit
-        inc = self.firm_values_for_agents(share, 0.0)
-        del share
         for sl in self._agent_slices():
-            self.money[sl] = np.floor(2.0 * inc[sl]).astype(np.int64)
-        self.ybar[:] = inc
-        self.income[:] = inc
-        del inc
+            inc = self.firm_values_block(share, sl, 0.0)
+            self.money[sl] = np.floor(2.0 * inc).astype(np.int64)
+            self.ybar[sl] = inc
+            self.income[sl] = inc
+            self.spell_start[sl] = np.where(self.firm[sl] >= 0, -1, self.month)
+        del share
         self.durable[:] = 1
-        self.spell_start[:] = np.where(self.employed, -1, self.month)
         self._set_emp_sector()
         for block in self._agent_chunks():       # per block: bounded temporaries, same draws
             self.cs[block] = self._draw_sellers(block, C, self.KC, salt=1)
@@ -355,6 +355,7 @@ class Model(FirmsModel):
         t0 = self._tick("D market", t0)
         np.minimum(budget, self.money, out=budget)               # after durable purchases
         units_c = self._perishable_market(budget)
+        del budget
         t0 = self._tick("C market", t0)
         self._signals_after_c()
         self._intermediate_market()
@@ -380,10 +381,14 @@ class Model(FirmsModel):
 
     # 1. durable failures
     def _durable_failures(self, m):
-        u = self._u(rng.MM_DFAIL, self.agent_ids(), m)
-        fail = (self.durable == 1) & (u < self.p.durable_fail)
-        self.durable[fail] = 0
-        self._mm["durable_failures"] = int(fail.sum())
+        failures = 0
+        for sl in self._agent_slices():
+            u = self._u(rng.MM_DFAIL, self.part.lo + np.arange(sl.start, sl.stop), m)
+            d = self.durable[sl]
+            fail = (d == 1) & (u < self.p.durable_fail)
+            d[fail] = 0
+            failures += int(fail.sum())
+        self._mm["durable_failures"] = failures
 
     # 2. production
     def _produce(self):
@@ -398,10 +403,15 @@ class Model(FirmsModel):
         used = np.where(cd, phi * team, 0.0)
         Y = z * team
         fs.input_cost[live] = used * fs.input_price[live]
-        # flows recorded when they happen (firms may die later in the month)
-        self._flows = {"output_C": np.where(sec == C, O, 0.0), "output_D": np.where(sec == D, O, 0.0),
-                       "output_I": np.where(sec == I, O, 0.0), "produced_D": np.where(sec == D, Y, 0.0),
-                       "produced_I": np.where(sec == I, Y, 0.0), "inputs_used": used}
+        # flows recorded when they happen (firms may die later in the month), kept as exact-sum
+        # parts (the sums are exact: the same whenever they are taken)
+        self._flows = {}
+        self._flow("output_C", np.where(sec == C, O, 0.0))
+        self._flow("output_D", np.where(sec == D, O, 0.0))
+        self._flow("output_I", np.where(sec == I, O, 0.0))
+        self._flow("produced_D", np.where(sec == D, Y, 0.0))
+        self._flow("produced_I", np.where(sec == I, Y, 0.0))
+        self._flow("inputs_used", used)
         fs.inputs[live] -= used
         fs.inputs[live] = np.maximum(fs.inputs[live], 0.0)
         fs.inv[live] += Y
@@ -409,6 +419,9 @@ class Model(FirmsModel):
         fs.revenue[live] = 0
         fs.sales[live] = 0.0
         fs.unmet[live] = 0.0
+
+    def _flow(self, name, values):
+        self._flows[name] = kcore.exact_sum_parts(np.ascontiguousarray(values, dtype=np.float64))
 
     # 3. pricing from last month's signals (local: no aggregate price enters)
     def _set_prices(self, m):
@@ -433,7 +446,6 @@ class Model(FirmsModel):
         """Households without a durable look at their K_D known D sellers and Z_D candidates
         drawn proportional to employees, pick the cheapest with stock, and buy if they keep
         mu_D months of income; a firm serves unit requests in hash(seed, agent, month) order."""
-        need = np.nonzero(self.durable == 0)[0]
         # A shortcut that changes no outcome: no household can pay less than the cheapest D firm
         # with stock anywhere (costs are rint(price), monotone in price), so those whose money
         # would fall below mu_D months of income even then skip the candidate draws; they only
@@ -442,11 +454,16 @@ class Model(FirmsModel):
         stocked = (fs.id >= 0) & (fs.sector == D) & (fs.inv >= 1.0)
         local_min = int(np.rint(fs.price[stocked].min())) if stocked.any() else 2**62
         min_cost = self.comm.min_int(local_min)
-        shop = self.money[need] - min_cost >= self.p.durable_keep * self.ybar[need]
-        if not self.durable_shortcut:
-            shop[:] = True
-        self._forget_dead_durable_sellers(need[~shop])
-        need = need[shop]
+        shoppers = []
+        for sl in self._agent_slices():       # block by block: bounded temporaries
+            need = sl.start + np.nonzero(self.durable[sl] == 0)[0]
+            shop = self.money[need] - min_cost >= self.p.durable_keep * self.ybar[need]
+            if not self.durable_shortcut:
+                shop[:] = True
+            self._forget_dead_durable_sellers(need[~shop])
+            shoppers.append(need[shop])
+        need = np.concatenate(shoppers)
+        del shoppers
         n_chunks = max(self.comm.max_int(-(-need.size // self.CHUNK)), 1)
         picks = [self._durable_choices(need[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
         buyers = np.concatenate([p[0] for p in picks])
@@ -535,15 +552,19 @@ class Model(FirmsModel):
 
     # 6. perishable market: R rounds, equal split over sellers not yet found rationing
     def _perishable_market(self, budget):
-        """Households spend up to `budget` (int64, consumed: it holds the spending afterwards)."""
-        left = budget.copy()
+        """Households spend up to `budget` (int64, consumed: it holds what is left afterwards)."""
+        # households pay their whole budget up front and get back what is left (the same int64
+        # result as paying budget - left afterwards, without a second whole-agent array)
+        self.money -= budget
+        left = budget
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
-        active = markets.bitset(self.cs.rows >= 0)
+        active = np.empty(self.part.count, dtype=np.uint8)
+        for sl in self._agent_slices():
+            active[sl] = markets.bitset(self.cs.rows[sl] >= 0)
         for _ in range(int(self.p.rounds_c)):
             markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed)
-        budget -= left
-        self.money -= budget
+        self.money += left
         return units
 
     # 7. sales accounting and signals
@@ -622,14 +643,15 @@ class Model(FirmsModel):
         fs.vacancies[live] = np.where(fs.signal[live] > 0, np.clip(vac, 1, 2**30), 0).astype(np.int32)
         per_slot = np.zeros(fs.capacity, dtype=np.int64)
         per_slot[live] = w
-        pay = self.firm_values_for_agents(per_slot, 0)
-        self.money += pay
-        self.income[:] = pay
         xi = self.p.income_memory
         for sl in self._agent_slices():
-            self.ybar[sl] = xi * self.ybar[sl] + (1 - xi) * pay[sl]
-        # unemployed: reservation wage decays
-        self.wres[~self.employed] *= self.p.wres_decay
+            pay = self.firm_values_block(per_slot, sl, 0)
+            self.money[sl] += pay
+            self.income[sl] = pay
+            self.ybar[sl] = xi * self.ybar[sl] + (1 - xi) * pay
+            # unemployed: reservation wage decays
+            wres = self.wres[sl]
+            wres[self.firm[sl] < 0] *= self.p.wres_decay
 
     def _record_market_flows(self):
         fs = self.firms
@@ -638,8 +660,8 @@ class Model(FirmsModel):
         rev = fs.revenue[live].astype(np.float64)
         sales = fs.sales[live]
         for k, name in enumerate(SECTORS):
-            self._flows[f"revenue_{name}"] = np.where(sec == k, rev, 0.0)
-            self._flows[f"sales_{name}"] = np.where(sec == k, sales, 0.0)
+            self._flow(f"revenue_{name}", np.where(sec == k, rev, 0.0))
+            self._flow(f"sales_{name}", np.where(sec == k, sales, 0.0))
         self._wages_paid = int(fs.wage[live].astype(np.int64) @ fs.n[live].astype(np.int64))
 
     # 10. labour phase
@@ -655,14 +677,19 @@ class Model(FirmsModel):
         d = live[dissolve[live] == 1]
         payout[d] = fs.cash[d] // np.maximum(fs.n[d].astype(np.int64), 1)
         fs.cash[d] -= payout[d] * fs.n[d]
-        flags = self.firm_values_for_agents(dissolve * 2 + layoff, 0)
-        give = self.firm_values_for_agents(payout, 0)
-        self.money += give
-        u = self._u(rng.MM_LAYOFF, self.agent_ids(), m)
-        sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
-        self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
-        self._mm["layoffs"] += int(sep.sum())
-        li = np.nonzero(sep)[0]
+        flag_by_slot = dissolve * 2 + layoff
+        del dissolve, layoff
+        li = []
+        for sl in self._agent_slices():         # block by block: bounded temporaries, same draws
+            flags = self.firm_values_block(flag_by_slot, sl, 0)
+            self.money[sl] += self.firm_values_block(payout, sl, 0)
+            u = self._u(rng.MM_LAYOFF, self.part.lo + np.arange(sl.start, sl.stop), m)
+            sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
+            self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
+            self._mm["layoffs"] += int(sep.sum())
+            li.append(sl.start + np.nonzero(sep)[0])
+        del flag_by_slot, payout
+        li = np.concatenate(li)
         ev = np.empty(li.size, dtype=EVENT)
         ev["fid"] = self.firm[li]
         ev["agent"] = self.part.lo + li
@@ -678,15 +705,19 @@ class Model(FirmsModel):
         self.spell_start[li] = m
         # activations: employed at the Axtell rate, unemployed every month
         t0 = time.perf_counter()
-        u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(), m)
-        emp = self.employed
-        act_e = emp & (u < self.p_act)
-        # the unemployed search w.p. alpha_U a month (the activation draw), from the month after
-        # they lost their job
-        searching = ~emp & (self.spell_start < m) & (u < self.p.search_rate)
-        act = np.nonzero(act_e | searching)[0]
-        rate = np.where(emp[act], self.p_act, self.p.search_rate)
-        t = u[act] / np.maximum(rate, 1e-300)                                 # time in the month
+        act, t = [], []
+        for sl in self._agent_slices():
+            u = kcore.uniform(self.seed, rng.ACTIVATE, self.part.lo + np.arange(sl.start, sl.stop), m)
+            emp = self.firm[sl] >= 0
+            act_e = emp & (u < self.p_act)
+            # the unemployed search w.p. alpha_U a month (the activation draw), from the month
+            # after they lost their job
+            searching = ~emp & (self.spell_start[sl] < m) & (u < self.p.search_rate)
+            a = np.nonzero(act_e | searching)[0]
+            rate = np.where(emp[a], self.p_act, self.p.search_rate)
+            act.append(sl.start + a)
+            t.append(u[a] / np.maximum(rate, 1e-300))                         # time in the month
+        act, t = np.concatenate(act), np.concatenate(t)
         order = np.lexsort((act, t))
         act, t = act[order], t[order]
         self._counts[4] += act.size
@@ -933,14 +964,14 @@ class Model(FirmsModel):
             gu = np.power(X, theta) * np.power(self.omega - e, 1 - theta)
             units_parts = units_parts + part(np.ascontiguousarray(c))
             gu_parts = gu_parts + part(gu)
-        cols = [f["output_C"], f["output_D"], f["output_I"], f["revenue_C"], f["sales_C"],
-                f["revenue_D"], f["sales_D"], f["revenue_I"], f["sales_I"], None, None,
-                f["produced_D"], f["produced_I"],
-                np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
-                fs.inputs[live], f["inputs_used"], np.where(sec == C, fs.inv[live], 0.0),
-                np.array(self._lost[0]), np.array(self._lost[1]), np.array(self._lost[2])]
-        parts = [part(np.ascontiguousarray(c, dtype=np.float64)) if c is not None else None for c in cols]
-        parts[9], parts[10] = units_parts, gu_parts
+        stocks = [np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
+                  fs.inputs[live], None, np.where(sec == C, fs.inv[live], 0.0),
+                  np.array(self._lost[0]), np.array(self._lost[1]), np.array(self._lost[2])]
+        stocks = [part(np.ascontiguousarray(c, dtype=np.float64)) if c is not None else f["inputs_used"]
+                  for c in stocks]
+        parts = [f[k] for k in ("output_C", "output_D", "output_I", "revenue_C", "sales_C", "revenue_D",
+                                "sales_D", "revenue_I", "sales_I")]
+        parts += [units_parts, gu_parts, f["produced_D"], f["produced_I"], *stocks]
         sums = comm.exact_sums_of_parts(parts)
         ints = comm.sum_int(np.array([
             int((~self.employed).sum()), int(self.durable.sum()), int(self.money.sum()),
@@ -994,15 +1025,22 @@ class Model(FirmsModel):
             ag = tables["agents"]
             for k in self.AGENT_COLS:
                 ag[k] = getattr(self, k)
+            # deferred columns (built one at a time when written): firm ids of the seller lists
             for k in range(self.KC):
-                ag[f"cs{k}"] = np.ascontiguousarray(self.cs[:, k])
+                ag[f"cs{k}"] = partial(self._seller_column, self.cs, k)
             for k in range(self.KD):
-                ag[f"ds{k}"] = np.ascontiguousarray(self.ds[:, k])
-            fs = self.firms
-            s = fs.live_slots()
+                ag[f"ds{k}"] = partial(self._seller_column, self.ds, k)
+            s = self.firms.live_slots()
             for k in self.MARKET_FIRM_COLUMNS:
-                tables["firms"][k] = getattr(fs, k)[s]
+                tables["firms"][k] = partial(self.firm_column, k, s)
         return tables, attrs
+
+    def _seller_column(self, lists, k):
+        """Firm ids of every household's k-th known seller, in blocks (the stored rows are per rank)."""
+        out = np.empty(self.part.count, dtype=np.int64)
+        for sl in self._agent_slices():
+            out[sl] = lists[sl, k]
+        return out
 
     def load_state(self, tables, attrs):
         super().load_state(tables, attrs)
@@ -1012,10 +1050,12 @@ class Model(FirmsModel):
             ag = tables["agents"]
             for k in self.AGENT_COLS:
                 getattr(self, k)[:] = ag[k]
-            for k in range(self.KC):
-                self.cs[:, k] = ag[f"cs{k}"]
-            for k in range(self.KD):
-                self.ds[:, k] = ag[f"ds{k}"]
+            for lists, name, K in ((self.cs, "cs", self.KC), (self.ds, "ds", self.KD)):
+                for k in range(K):
+                    ids = ag[f"{name}{k}"]
+                    for sl in self._agent_slices():
+                        lists[sl, k] = ids[sl]
+                    del ids
             fs = self.firms
             slots = fs.slots_of(np.ascontiguousarray(tables["firms"]["id"], dtype=np.int64))
             for k in self.MARKET_FIRM_COLUMNS:

@@ -37,3 +37,31 @@ def test_firm_store_add_remove_compact_against_a_dict():
     assert big.capacity < 100 and (big.slots_of(np.arange(lo, lo + 3)) >= 0).all()
     order = big.live_slots()
     assert big.id[order].tolist() == [lo, lo + 1, lo + 2]
+
+
+def test_compaction_keeps_every_column_of_every_firm():
+    """Column-by-column compaction (also tight, with model columns added part-way) keeps each live
+    firm's values under its id and frees the rest."""
+    N, lo, count = 5000, 0, 5000
+    r = np.random.default_rng(3)
+    fs = FirmStore(lo, count, N, capacity=16, extra_columns={"price": (np.float64, 0.0)})
+    ids = np.arange(lo, lo + count, dtype=np.int64)
+    fs.add(ids, birth=r.integers(0, 9, ids.size), n=r.integers(1, 5, ids.size), efx=r.integers(0, 99, ids.size))
+    fs.add_columns({"cash": (np.int64, 0)})
+    s = fs.slots_of(ids)
+    fs.price[s] = r.random(ids.size)
+    fs.cash[s] = r.integers(-9, 9, ids.size)
+    before = {c: dict(zip(ids.tolist(), getattr(fs, c)[s].tolist())) for c in fs.columns}
+    gone = r.choice(ids, size=4000, replace=False)
+    fs.remove(fs.slots_of(gone))
+    alive = np.setdiff1d(ids, gone)
+    for tight in (False, True):
+        fs.compact(tight=tight)
+        assert fs.capacity < 1300 and fs.n_live == alive.size
+        s = fs.slots_of(alive)
+        assert (s >= 0).all() and np.array_equal(np.sort(s), np.arange(alive.size))
+        for c in fs.columns:
+            assert getattr(fs, c)[s].tolist() == [before[c][i] for i in alive.tolist()], c
+        assert (fs.id[alive.size:] == -1).all()
+        fs.add(np.array([gone[0]]), birth=1)        # the free list works after a compaction
+        fs.remove(fs.slots_of(np.array([gone[0]])))
