@@ -16,6 +16,7 @@ and the peak resident memory of the ranks (ru_maxrss) per agent. Also the CPU ti
 month, which a machine shared with other jobs inflates far less than wall time."""
 import argparse
 import resource
+import sys
 import time
 
 from hpcabm.core.checkpoint import find_restart, read_checkpoint
@@ -57,6 +58,10 @@ def main():
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--markets-from", type=int, default=0)
     p.add_argument("--restart", help="run directory (or checkpoint) to start from")
+    p.add_argument("--no-reference", action="store_true",
+                   help="skip the in-process C-round comparison (it copies the households' market state)")
+    p.add_argument("--phase-memory-log", action="store_true",
+                   help="with --phase-memory: every rank prints each phase's peak to stderr as it ends")
     p.add_argument("--phase-memory", action="store_true",
                    help="also print the peak resident memory of each phase (Linux: resets VmHWM per phase)")
     a = p.parse_args()
@@ -81,7 +86,7 @@ def main():
         m.initialize()
     t_init = comm.max_int(int((time.perf_counter() - t0) * 1e3)) / 1e3
     if a.phase_memory:
-        watch_phase_memory(m)
+        watch_phase_memory(m, log=a.phase_memory_log)
         if m.markets and not m.market_on and m.month >= m.markets_from:
             t1 = time.perf_counter()
             m._start_markets()                # the first step would do it; here it is a phase
@@ -96,7 +101,10 @@ def main():
     c0 = time.process_time()
     for _ in range(a.months):
         m.step()
-    hwm_months = comm.sum_int(_status_kb("VmHWM") * 1024)
+    hwm_local = _status_kb("VmHWM") * 1024
+    if a.phase_memory:    # the high-water mark was reset at every phase: the months' peak is theirs
+        hwm_local = max([hwm_local, *m.phase_peak.values()])
+    hwm_months = comm.sum_int(hwm_local)
     el = comm.max_int(int((time.perf_counter() - t0) * 1e6)) / 1e6
     cpu = comm.sum_int(int((time.process_time() - c0) * 1e6)) / 1e6
     per = el / a.months
@@ -123,7 +131,7 @@ def main():
            if hwm_reset else "(peak of the timed months not measurable here)"))
     if a.phase_memory:
         report_phase_memory(m, comm, say, a.agents)
-    if m.market_on:
+    if m.market_on and not a.no_reference:
         c_round_reference(m, comm, say)
     sb = comm.sum_int(state_bytes(m))
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
@@ -132,7 +140,7 @@ def main():
         f"rounds included) {rss / 2**30:.2f} GiB = {rss / a.agents:.0f} bytes/agent")
 
 
-def watch_phase_memory(m):
+def watch_phase_memory(m, log=False):
     """Record, at every phase boundary (`_tick`), the peak resident memory since the previous one."""
     m.phase_peak = {}
     reset_peak_rss()
@@ -141,6 +149,9 @@ def watch_phase_memory(m):
     def _tick(name, t0):
         hwm = _status_kb("VmHWM") * 1024
         m.phase_peak[name] = max(m.phase_peak.get(name, 0), hwm)
+        if log:            # as it happens, so that a run killed for memory leaves its trace
+            print(f"[rank {m.comm.rank}] month {m.month} {name}: peak resident {hwm / 2**30:.2f} GiB",
+                  file=sys.stderr, flush=True)
         reset_peak_rss()
         return tick(name, t0)
     m._tick = _tick

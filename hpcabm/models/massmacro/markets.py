@@ -14,9 +14,25 @@ import numpy as np
 from hpcabm.core import rng
 from hpcabm.kernels import core as kcore
 from hpcabm.kernels import massmacro as kmm
+from hpcabm.models.firms.state import founder_of
 
 ORDER = np.dtype([("fid", "i8"), ("amount", "i8")])
 FILL = np.dtype([("phi", "f8"), ("price", "f8")])
+PIECE = 1 << 20     # requests per rank in one piece of an order round (bounds the exchange buffers)
+
+
+def firm_pieces(model, fids):
+    """Index arrays splitting per-firm requests `fids` into pieces by the firm's founder range:
+    every rank puts a firm in the same piece (founder * K // N), so a firm's requests from all
+    ranks meet in one piece and per-firm serving in pieces equals serving them at once; K is
+    the same on every rank (each loops over all K pieces: every exchange is entered by all)."""
+    K = max(model.comm.max_int(-(-fids.size // PIECE)), 1)
+    if K == 1:
+        return [np.arange(fids.size)]
+    piece = founder_of(fids, model.N) * K // model.N
+    order, counts = kcore.group_by_rank(np.ascontiguousarray(piece, dtype=np.int64), K)
+    ends = np.cumsum(counts)
+    return [order[e - c:e] for c, e in zip(counts, ends)]
 
 
 def _group_sum(keys, values):
@@ -71,17 +87,32 @@ def buyers_round(model, seller, active, left, units, rationed, close_unordered=F
     small) leaves the active set (the intermediate market's rule). Every rank must call it."""
     order_row = np.empty(seller.shape, dtype=np.int32)
     uniq, tot = kmm.round_orders(seller, active, left, order_row)
-    req = np.empty(uniq.size, dtype=ORDER)
-    req["fid"] = uniq
-    req["amount"] = tot
-    rep = model.comm.fetch(model.home(uniq), req, model._serve_orders)
-    paid = np.zeros(uniq.size, dtype=np.int64)
-    kmm.round_settle(seller, active, left, order_row, np.ascontiguousarray(rep["phi"]),
-                     np.ascontiguousarray(rep["price"]), paid, units, rationed, close_unordered)
-    pay = np.empty(uniq.size, dtype=ORDER)
-    pay["fid"] = uniq
-    pay["amount"] = paid
-    recv, _ = model.comm.exchange(model.home(uniq), pay)
+    pieces = firm_pieces(model, uniq)
+    phi, price = np.empty(uniq.size), np.empty(uniq.size)
+    for idx in pieces:
+        phi[idx], price[idx] = _fetch_fills(model, uniq[idx], tot[idx])
+    paid = tot                                      # reused: the orders are no longer needed
+    paid[:] = 0
+    kmm.round_settle(seller, active, left, order_row, phi, price, paid, units, rationed, close_unordered)
+    for idx in pieces:
+        _pay_sellers(model, uniq[idx], paid[idx])
+
+
+def _fetch_fills(model, fids, amounts):
+    """Send one piece's summed orders to the sellers' homes; their (phi, price) replies."""
+    req = np.empty(fids.size, dtype=ORDER)
+    req["fid"] = fids
+    req["amount"] = amounts
+    rep = model.comm.fetch(model.home(fids), req, model._serve_orders)
+    return rep["phi"], rep["price"]
+
+
+def _pay_sellers(model, fids, amounts):
+    """Payments of one piece, summed per (rank, seller), to the sellers' homes."""
+    pay = np.empty(fids.size, dtype=ORDER)
+    pay["fid"] = fids
+    pay["amount"] = amounts
+    recv, _ = model.comm.exchange(model.home(fids), pay)
     model._receive_payments(recv)
 
 
@@ -242,18 +273,15 @@ def buyers_round_rows(model, book, seller_rows, active, left, units, rationed):
     tot = np.zeros(book.size, dtype=np.int64)
     kmm.round_orders_rows(seller_rows, active, left, tot)
     hit = np.flatnonzero(tot)
-    req = np.empty(hit.size, dtype=ORDER)
-    req["fid"] = book.ids[hit]
-    req["amount"] = tot[hit]
-    del tot
-    rep = model.comm.fetch(model.home(req["fid"]), req, model._serve_orders)
+    fids = book.ids[hit]
+    pieces = firm_pieces(model, fids)
     fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
-    fill[hit, 0] = rep["phi"]
-    fill[hit, 1] = rep["price"]
-    paid = np.zeros(book.size, dtype=np.int64)
+    for idx in pieces:
+        h = hit[idx]
+        fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
+    paid = tot                                          # reused: the orders are no longer needed
+    paid[:] = 0
     kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed)
-    pay = np.empty(hit.size, dtype=ORDER)
-    pay["fid"] = req["fid"]
-    pay["amount"] = paid[hit]
-    recv, _ = model.comm.exchange(model.home(pay["fid"]), pay)
-    model._receive_payments(recv)
+    del fill
+    for idx in pieces:
+        _pay_sellers(model, fids[idx], paid[hit[idx]])

@@ -474,7 +474,10 @@ class Model(FirmsModel):
         req["fid"] = fid
         req["agent"] = self.part.lo + buyers
         req["key"] = self._u(rng.MM_LOTTERY, req["agent"], m).view(np.uint64)
-        got = self.comm.fetch(self.home(req["fid"]), req, self._serve_durable_requests)
+        got = np.empty(req.size, dtype=np.int64)
+        for idx in markets.firm_pieces(self, req["fid"]):     # a firm's requests meet in one piece
+            r = req[idx]
+            got[idx] = self.comm.fetch(self.home(r["fid"]), r, self._serve_durable_requests)
         ok = got >= 0
         b = buyers[ok]
         self.money[b] -= got[ok]

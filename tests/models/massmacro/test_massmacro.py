@@ -264,10 +264,14 @@ def test_durable_failures_are_geometric_with_mean_12_months():
         assert abs((lt > k).mean() - (11 / 12) ** k) < 0.005
 
 
-def test_chunked_candidate_draws_do_not_change_results():
+def test_blocks_and_pieces_do_not_change_results(monkeypatch):
+    """Per-agent passes in blocks of CHUNK households and order/payment exchanges in pieces of
+    PIECE requests (grouped by founder range, so a firm's orders meet in one piece) give the same
+    economy as one block and one piece."""
     text = "model: massmacro\nagents: 900\nmonths: 4\nseed: 3\nfirms: {substeps: 2}\n"
     runs = []
-    for chunk in (None, 97):
+    for chunk, piece in ((None, None), (97, None), (None, 7)):
+        monkeypatch.setattr(markets, "PIECE", piece or 1 << 20)
         m = Model(load_config(text=text), Comm())
         if chunk:
             m.CHUNK = chunk
@@ -275,9 +279,13 @@ def test_chunked_candidate_draws_do_not_change_results():
         for _ in range(4):
             m.step()
         runs.append(m)
-    a, b = runs
-    assert a.series == b.series
-    assert np.array_equal(a.cs.ids(), b.cs.ids()) and np.array_equal(a.money, b.money)
+    a = runs[0]
+    for b in runs[1:]:
+        assert a.series == b.series
+        assert np.array_equal(a.cs.ids(), b.cs.ids()) and np.array_equal(a.money, b.money)
+        sa, sb = a.firms.live_slots(), b.firms.live_slots()
+        for col in ("id", "cash", "price", "sales", "unmet", "inv"):
+            assert np.array_equal(getattr(a.firms, col)[sa], getattr(b.firms, col)[sb]), col
 
 
 def _switching_model(switch_price, switch_ration):
