@@ -58,6 +58,7 @@ def main():
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--markets-from", type=int, default=0)
     p.add_argument("--restart", help="run directory (or checkpoint) to start from")
+    p.add_argument("--chunk", type=int, help="agents per block of the blocked passes (default: the model's CHUNK)")
     p.add_argument("--no-reference", action="store_true",
                    help="skip the in-process C-round comparison (it copies the households' market state)")
     p.add_argument("--phase-memory-log", action="store_true",
@@ -85,6 +86,8 @@ def main():
         m = Model(cfg, comm)
         m.initialize()
     t_init = comm.max_int(int((time.perf_counter() - t0) * 1e3)) / 1e3
+    if a.chunk:
+        m.CHUNK = a.chunk
     if a.phase_memory:
         watch_phase_memory(m, log=a.phase_memory_log)
         if m.markets and not m.market_on and m.month >= m.markets_from:

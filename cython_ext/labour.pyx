@@ -33,6 +33,9 @@ cdef extern from "hp_labour.h":
                             double b, double beta, int32_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
 
+cdef extern from "hp_prefetch.h":
+    void hp_prefetch_r(const void *p) nogil
+
 cdef extern from "hp_exactsum.h":
     void hp_acc_add(int64_t *acc, double v) nogil
 
@@ -44,6 +47,8 @@ cdef extern from "hp_firmindex.h":
     void hp_fi_unlink(int32_t *head, int32_t *next, const int64_t *fid, int64_t lo, int64_t N,
                       int32_t s) nogil
     void hp_fi_free(int32_t *next, int64_t *free_head, int32_t s) nogil
+    void hp_fi_find_batch(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
+                          int64_t hi, int64_t N, const int64_t *ids, int64_t n, int32_t *out) nogil
 
 EV_STAY = 0
 EV_LEAVE = 1
@@ -213,12 +218,13 @@ def commit_batch(uint64_t seed, tech, const int64_t[::1] ev_fid, const int32_t[:
 def fi_find(const int32_t[::1] head, const int32_t[::1] nxt, const int64_t[::1] fid, int64_t lo,
             int64_t N, const int64_t[::1] ids):
     """Slots of firm ids homed here (-1 where absent)."""
-    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef Py_ssize_t n = ids.shape[0]
     out = np.empty(n, dtype=np.int32)
     cdef int32_t[::1] o = out
-    with nogil:
-        for i in range(n):
-            o[i] = hp_fi_find(&head[0], &nxt[0], &fid[0], lo, N, ids[i])
+    if n == 0:
+        return out
+    with nogil:          # ids homed here: founders in [lo, lo + head.shape[0])
+        hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, lo + head.shape[0], N, &ids[0], n, &o[0])
     return out
 
 
@@ -343,8 +349,15 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
     cdef double e, sh
     remote_a = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] remote = remote_a
+    slots_a = np.empty(max(n, 1), dtype=np.int32)       # firm slot of each agent homed here
+    cdef int32_t[::1] slot = slots_a
+    if n == 0:
+        return remote_a
     with nogil:
+        hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
         for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_r(&share_by_slot[slot[i + 16]])
             e = <double>efx[i] * (1.0 / 1099511627776.0)
             hp_acc_add(&acc_e[0, 0], e)
             f = firm[i]
@@ -356,8 +369,7 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
                     remote[nr] = i
                     nr += 1
                     continue
-                s = hp_fi_find(&head[0], &nxt[0], &fid[0], lo, N, f)
-                sh = share_by_slot[s]
+                sh = share_by_slot[slot[i]]
             hp_acc_add(&acc_u[0, 0], pow(sh, theta[i]) * pow(omega - e, 1.0 - theta[i]))
     return remote_a[:nr].copy()
 

@@ -3,9 +3,18 @@
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t, uint64_t
-from libc.math cimport floor
+from libc.math cimport floor, pow
 
 cnp.import_array()
+
+cdef extern from "hp_prefetch.h":
+    void hp_prefetch_w(const void *p) nogil
+    void hp_prefetch_r(const void *p) nogil
+
+DEF AHEAD = 8          # households ahead whose seller rows are prefetched
+
+cdef extern from "hp_exactsum.h":
+    void hp_acc_add(int64_t *acc, double v) nogil
 
 cdef extern from "hp_massmacro.h":
     int hp_choose_market(double theta, double omega, int employed, int64_t efx_i,
@@ -290,6 +299,11 @@ def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
     cdef int32_t r
     with nogil:
         for i in range(n):
+            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
+                for k in range(K):
+                    r = seller[i + AHEAD, k]
+                    if r >= 0:
+                        hp_prefetch_w(&tot[r])
             na = _popcount8(active[i])
             if na == 0:
                 continue
@@ -315,6 +329,12 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
     cdef double acc
     with nogil:
         for i in range(n):
+            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
+                for k in range(K):
+                    j = seller[i + AHEAD, k]
+                    if j >= 0:
+                        hp_prefetch_r(&fill[j, 0])
+                        hp_prefetch_w(&paid[j])
             na = _popcount8(active[i])
             per = left[i] // na if na > 0 else 0
             if per <= 0:
@@ -371,3 +391,25 @@ def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
                 size += 1
             i += 1
     return size, i
+
+
+def goods_utility_parts(const double[::1] units, const int8_t[::1] durable, const int64_t[::1] efx,
+                        const double[::1] theta, double s_D, double eps_D, double omega,
+                        int64_t[:, ::1] acc_units, int64_t[:, ::1] acc_gu):
+    """The month's goods utility of households (note sec. 3.12): u_i = X_i^theta_i (omega - e_i)^
+    (1 - theta_i) with X_i = max(c_i, 0)^(1 - s_D) (eps_D + D_i)^s_D, c_i the perishable units
+    bought and D_i in {0, 1} the durable owned, e_i = efx_i 2^-40; adds c_i to acc_units and u_i
+    to acc_gu (exact-sum buckets, so blocks and ranks add up to the same sums). libm's pow, so
+    the result does not depend on the CPU's vector extensions."""
+    cdef Py_ssize_t i, n = units.shape[0]
+    cdef double d0 = pow(eps_D, s_D), d1 = pow(eps_D + 1.0, s_D)
+    cdef double c, X, e
+    with nogil:
+        for i in range(n):
+            c = units[i]
+            hp_acc_add(&acc_units[0, 0], c)
+            if c < 0.0:
+                c = 0.0
+            X = pow(c, 1.0 - s_D) * (d1 if durable[i] != 0 else d0)
+            e = <double>efx[i] * (1.0 / 1099511627776.0)
+            hp_acc_add(&acc_gu[0, 0], pow(X, theta[i]) * pow(omega - e, 1.0 - theta[i]))

@@ -113,6 +113,23 @@ class Model(FirmsModel):
         self.emp_sector = np.full(n, -1, dtype=np.int8)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _pieces_of(self, a, size):
+        """a in consecutive pieces of at most `size`, the same number of pieces on every rank
+        (each piece may run collectives)."""
+        n = max(self.comm.max_int(-(-a.size // size)), 1)
+        return [a[c * size:(c + 1) * size] for c in range(n)]
+
+    def sector_share(self, sector):
+        """Share of this rank's agents employed in `sector` (from the employer-sector cache, once a
+        month): sizes the candidate-draw rounds only, never a result."""
+        if getattr(self, "_share_month", None) != self.month:
+            cnt = np.zeros(4, dtype=np.int64)
+            for c in range(0, self.part.count, self.CHUNK):         # local blocks, no collective
+                cnt += np.bincount(self.emp_sector[c:c + self.CHUNK] + 1, minlength=4)
+            self._sector_shares = cnt / max(self.part.count, 1)
+            self._share_month = self.month
+        return float(self._sector_shares[sector + 1])
+
     @property
     def employed(self):
         return self.firm >= 0
@@ -203,17 +220,7 @@ class Model(FirmsModel):
                 *({f: np.concatenate([p[i][f] for p in parts]) for f in parts[0][i]} for i in (1, 2)))
 
     def _sector_candidates_block(self, requesters, sector, k, salt, tries_per, also=None):
-        emp, emp_sec = markets.employers_of_random_agents(self, requesters, salt, k * tries_per,
-                                                          with_sector=True)
-        good = emp_sec == sector
-        out = np.full((requesters.size, max(k, 1)), -1, dtype=np.int64)
-        rows = np.arange(requesters.size)
-        for j in range(k):
-            has = good.any(axis=1)
-            first = np.argmax(good, axis=1)
-            pick = np.where(has, emp[rows, first], -1)
-            out[:, j] = pick
-            good &= emp != pick[:, None]          # distinct
+        out = markets.first_sector_employers(self, requesters, sector, k, salt, k * tries_per)
         if also is None:
             return out
         cols, inv = self.market_info(np.concatenate([out.reshape(-1), also.reshape(-1)]))
@@ -454,18 +461,20 @@ class Model(FirmsModel):
         stocked = (fs.id >= 0) & (fs.sector == D) & (fs.inv >= 1.0)
         local_min = int(np.rint(fs.price[stocked].min())) if stocked.any() else 2**62
         min_cost = self.comm.min_int(local_min)
-        shoppers = []
+        shoppers, skipped = [], []
         for sl in self._agent_slices():       # block by block: bounded temporaries
             need = sl.start + np.nonzero(self.durable[sl] == 0)[0]
             shop = self.money[need] - min_cost >= self.p.durable_keep * self.ybar[need]
             if not self.durable_shortcut:
                 shop[:] = True
-            self._forget_dead_durable_sellers(need[~shop])
+            skipped.append(need[~shop])
             shoppers.append(need[shop])
-        need = np.concatenate(shoppers)
+        need, skipped = np.concatenate(shoppers), np.concatenate(skipped)
         del shoppers
-        n_chunks = max(self.comm.max_int(-(-need.size // self.CHUNK)), 1)
-        picks = [self._durable_choices(need[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
+        for part in self._pieces_of(skipped, 16 * self.CHUNK):     # look-ups in large pieces
+            self._forget_dead_durable_sellers(part)
+        del skipped
+        picks = [self._durable_choices(part) for part in self._pieces_of(need, self.CHUNK)]
         buyers = np.concatenate([p[0] for p in picks])
         fid = np.concatenate([p[1] for p in picks])
         kp_buyers = np.concatenate([p[2] for p in picks])
@@ -956,17 +965,14 @@ class Model(FirmsModel):
         f = self._flows
         # goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D,
         # summed exactly block by block (integer buckets add up: the same sum as in one piece)
-        sD = self.p.durable_weight
+        units_parts = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
+        gu_parts = np.zeros_like(units_parts)
+        for sl in self._agent_slices():
+            kmm.goods_utility_parts(units_c[sl], self.durable[sl], self.efx[sl],
+                                    self.theta_of(np.arange(sl.start, sl.stop)),
+                                    self.p.durable_weight, self.p.durable_floor, self.omega,
+                                    units_parts, gu_parts)
         part = kcore.exact_sum_parts
-        units_parts = gu_parts = 0
-        for blk in self._agent_chunks():
-            c = units_c[blk]
-            X = np.power(np.maximum(c, 0.0), 1 - sD) * np.power(self.p.durable_floor + self.durable[blk], sD)
-            e = self.efx[blk] * EFX_INV
-            theta = self.theta_of(blk)
-            gu = np.power(X, theta) * np.power(self.omega - e, 1 - theta)
-            units_parts = units_parts + part(np.ascontiguousarray(c))
-            gu_parts = gu_parts + part(gu)
         stocks = [np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
                   fs.inputs[live], None, np.where(sec == C, fs.inv[live], 0.0),
                   np.array(self._lost[0]), np.array(self._lost[1]), np.array(self._lost[2])]

@@ -28,6 +28,8 @@ def test_firm_store_add_remove_compact_against_a_dict():
         assert np.array_equal(fs.birth[s], [ref[k] for k in keys.tolist()])
         missing = (month + 5) * N + np.arange(lo, lo + count)
         assert (fs.slots_of(missing) == -1).all()
+        elsewhere = np.array([-1, lo - 1, lo + count, month * N + lo + count + 3], dtype=np.int64)
+        assert (fs.slots_of(elsewhere) == -1).all()            # not founded on this rank
         assert fs.n_live == len(ref) == int((fs.id >= 0).sum())
     # compaction shrinks a mostly empty store
     fs.remove(fs.slots_of(np.array(list(ref), dtype=np.int64)[: max(len(ref) - 3, 0)]))

@@ -351,3 +351,49 @@ def test_supplier_switching_moves_only_to_cheaper_suppliers():
     assert (changed.sum(axis=1) <= 1).all() and changed.any(axis=1).mean() > 0.05
     assert all(x in cheap for x in after[changed].tolist())
     assert not any(y in cheap for y in before[changed].tolist())
+
+
+@pytest.mark.parametrize("share", [None, 1.0], ids=["model-rounds", "one-draw-rounds"])
+def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share):
+    """first_sector_employers fetches draws in rounds, only for requesters still short of k; the
+    candidates equal the first k distinct employers of the sector among all `tries` draws (also
+    with rounds of the fewest draws, where later rounds often redraw an earlier candidate)."""
+    m, _ = run15
+    if share:
+        monkeypatch.setattr(m, "sector_share", lambda sector: share)
+    req = m.part.lo + np.arange(0, m.part.count, 3)
+    for sector, k, tries in ((C, 1, 3), (D, 2, 6), (C, 4, 24), (I, 3, 9), (D, 1, 1)):
+        got = markets.first_sector_employers(m, req, sector, k, 5, tries)
+        emp, sec = markets.employers_of_random_agents(m, req, 5, tries, with_sector=True)
+        want = np.full((req.size, k), -1, dtype=np.int64)
+        for i in range(req.size):
+            picks = []
+            for e, s in zip(emp[i], sec[i]):
+                if s == sector and e not in picks and len(picks) < k:
+                    picks.append(e)
+            want[i, :len(picks)] = picks
+        assert np.array_equal(got, want), (sector, k, tries)
+        assert (want >= 0).any()
+
+
+def test_goods_utility_kernel_is_the_formula_with_libm_pow():
+    """goods_utility_parts: u = X^theta (omega - e)^(1 - theta), X = max(c, 0)^(1 - s_D)
+    (eps_D + D)^s_D, summed exactly; compared with math.pow (libm) element by element."""
+    import math
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(4)
+    n = 5000
+    units = r.random(n) * 50 - 1.0                  # a few negative: clamped in X, summed as they are
+    durable = r.integers(0, 2, n).astype(np.int8)
+    efx = (r.random(n) * 0.9 * 2**40).astype(np.int64)
+    theta = r.random(n)
+    sD, eps, omega = 0.105, 0.1, 1.0
+    acc_c = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
+    acc_u = np.zeros_like(acc_c)
+    kmm.goods_utility_parts(units, durable, efx, theta, sD, eps, omega, acc_c, acc_u)
+    gu = []
+    for c, d, x, t in zip(units.tolist(), durable.tolist(), efx.tolist(), theta.tolist()):
+        X = math.pow(max(c, 0.0), 1 - sD) * math.pow(eps + d, sD)
+        gu.append(math.pow(X, t) * math.pow(omega - x * (1.0 / 2**40), 1 - t))
+    assert np.array_equal(acc_c, kcore.exact_sum_parts(units))
+    assert np.array_equal(acc_u, kcore.exact_sum_parts(np.array(gu)))
