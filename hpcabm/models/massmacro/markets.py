@@ -170,56 +170,57 @@ def employers_of_random_agents(model, requester, salt, tries, with_sector=False)
 def first_sector_employers(model, requester, sector, k, salt, tries):
     """For each requester, the first k distinct employers of `sector` among the employers of
     `tries` uniformly drawn agents, in draw order ((n, k) firm ids, -1 where fewer were found):
-    candidates drawn proportional to employees. Draws are fetched in rounds, each round the next
-    b draws of the requesters still short of k (b from this rank's share of agents employed in
-    `sector`: enough for k on average), and accepted in draw order: the same candidates as
-    fetching all `tries` draws at once, with fewer remote look-ups. Ranks agree on the number of
-    rounds (one max-reduction a round), so every exchange is entered by all."""
+    candidates drawn proportional to employees. The draws are fetched in at most two rounds: first
+    the b draws that give k candidates on average (b from the economy-wide share of agents employed
+    in `sector`, the same on every rank), then the remaining tries - b only for requesters still
+    short of k. Accepted in draw order, the candidates are those of fetching all `tries` draws at
+    once, with fewer remote look-ups. Every rank runs the same rounds (b is global)."""
     requester = np.ascontiguousarray(requester, dtype=np.int64)
-    n = requester.size
-    out = np.full((n, max(k, 1)), -1, dtype=np.int64)
+    out = np.full((requester.size, max(k, 1)), -1, dtype=np.int64)
     if k <= 0 or tries <= 0:
         return out
-    found = np.zeros(n, dtype=np.int64)
-    pending = np.arange(n)
-    step = model.month * 64 + salt
+    found = np.zeros(requester.size, dtype=np.int64)
+    b1 = min(tries, int(np.ceil(k / max(model.sector_share(sector), 0.05))))
+    pending = np.arange(requester.size)
+    for t0, b in ((0, b1), (b1, tries - b1)):
+        if b == 0:
+            break
+        _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found)
+        pending = pending[found[pending] < k]
+    return out
+
+
+def _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found):
+    """Fetch draws t0 .. t0 + b - 1 of requesters `pending` and accept, in draw order, employers of
+    `sector` not yet among a requester's candidates, up to k (out and found updated)."""
     lo = model.part.lo
-    p = max(model.sector_share(sector), 0.05)
 
     def serve(q):      # one int64 per draw: the firm id (< 2^56) with (sector + 1) in the top byte
         q = q - lo
         return model.firm[q] | ((model.emp_sector[q].astype(np.int64) + 1) << 56)
-    t0 = 0
-    while model.comm.max_int(int(pending.size > 0 and t0 < tries)):
-        need = int((k - found[pending]).max()) if pending.size else 1
-        b = max(min(tries - t0, int(np.ceil(need / p))), 0)
-        draws = np.empty((pending.size, b), dtype=np.int64)
-        for j in range(b):
-            u = kcore.uniform(model.seed, rng.MM_CAND, requester[pending], step, t0 + j)
-            draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
-        rep = model.comm.fetch(model.part.owner(draws.reshape(-1)), draws.reshape(-1), serve).reshape(draws.shape)
-        good = (rep >= 0) & (((rep >> 56) - 1) == sector)
-        emp = rep & ((1 << 56) - 1)
-        mine = out[pending]
-        for j in range(k):                       # not one of the requester's candidates so far
-            good &= emp != mine[:, j:j + 1]
-        f = found[pending]
-        rows = np.arange(pending.size)
-        for _ in range(k):                       # accept the first good draw, k times at most
-            take = good.any(axis=1) & (f < k)
-            if not take.any():
-                break
-            first = np.argmax(good, axis=1)
-            pick = emp[rows, first]
-            r = np.nonzero(take)[0]
-            mine[r, f[r]] = pick[r]
-            f[r] += 1
-            good &= emp != np.where(take, pick, -2)[:, None]          # distinct
-        out[pending] = mine
-        found[pending] = f
-        t0 += b
-        pending = pending[found[pending] < k]
-    return out
+    draws = np.empty((pending.size, b), dtype=np.int64)
+    for j in range(b):
+        u = kcore.uniform(model.seed, rng.MM_CAND, requester[pending], model.month * 64 + salt, t0 + j)
+        draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
+    flat = draws.reshape(-1)
+    rep = model.comm.fetch(model.part.owner(flat), flat, serve).reshape(draws.shape)
+    good = (rep >= 0) & (((rep >> 56) - 1) == sector)
+    emp = rep & ((1 << 56) - 1)
+    mine = out[pending]
+    for j in range(k):                       # not one of the requester's candidates so far
+        good &= emp != mine[:, j:j + 1]
+    f = found[pending]
+    rows = np.arange(pending.size)
+    for _ in range(k):                       # accept the first good draw, k times at most
+        take = good.any(axis=1) & (f < k)
+        first = np.argmax(good, axis=1)
+        pick = emp[rows, first]
+        r = np.nonzero(take)[0]
+        mine[r, f[r]] = pick[r]
+        f[r] += 1
+        good &= emp != np.where(take, pick, -2)[:, None]          # distinct
+    out[pending] = mine
+    found[pending] = f
 
 
 class SellerBook:

@@ -120,13 +120,14 @@ class Model(FirmsModel):
         return [a[c * size:(c + 1) * size] for c in range(n)]
 
     def sector_share(self, sector):
-        """Share of this rank's agents employed in `sector` (from the employer-sector cache, once a
-        month): sizes the candidate-draw rounds only, never a result."""
+        """Share of all agents employed in `sector` (employer-sector caches, summed over the ranks
+        once a month at the first call, which every rank makes at the same point: it is called by
+        the candidate draws, themselves collective). Sizes the candidate-draw rounds only."""
         if getattr(self, "_share_month", None) != self.month:
             cnt = np.zeros(4, dtype=np.int64)
-            for c in range(0, self.part.count, self.CHUNK):         # local blocks, no collective
+            for c in range(0, self.part.count, self.CHUNK):
                 cnt += np.bincount(self.emp_sector[c:c + self.CHUNK] + 1, minlength=4)
-            self._sector_shares = cnt / max(self.part.count, 1)
+            self._sector_shares = self.comm.sum_int(cnt) / max(self.N, 1)
             self._share_month = self.month
         return float(self._sector_shares[sector + 1])
 
