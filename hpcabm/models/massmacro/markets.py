@@ -199,8 +199,9 @@ def _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found)
         q = q - lo
         return model.firm[q] | ((model.emp_sector[q].astype(np.int64) + 1) << 56)
     draws = np.empty((pending.size, b), dtype=np.int64)
+    who = requester[pending]
     for j in range(b):
-        u = kcore.uniform(model.seed, rng.MM_CAND, requester[pending], model.month * 64 + salt, t0 + j)
+        u = kcore.uniform(model.seed, rng.MM_CAND, who, model.month * 64 + salt, t0 + j)
         draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
     flat = draws.reshape(-1)
     rep = model.comm.fetch(model.part.owner(flat), flat, serve).reshape(draws.shape)
