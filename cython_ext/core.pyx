@@ -215,3 +215,27 @@ def group_by_rank(const int64_t[::1] dest, int64_t size):
     if bad:
         raise ValueError(f"group_by_rank: destination rank outside [0, {size})")
     return order_a, counts_a
+
+
+cdef extern from "hp_prefetch.h":
+    void hp_prefetch_r(const void *p) nogil
+
+ctypedef fused gather_t:
+    cnp.int8_t
+    cnp.int32_t
+    cnp.int64_t
+    cnp.float64_t
+
+
+def take(const gather_t[::1] src, const int64_t[::1] idx):
+    """src[idx] (idx within bounds, any order) with the reads prefetched 16 indices ahead: the
+    same values as NumPy's take, faster when src is far larger than the caches."""
+    cdef Py_ssize_t i, n = idx.shape[0]
+    out = np.empty(n, dtype=np.asarray(src).dtype)
+    cdef gather_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            if i + 16 < n:
+                hp_prefetch_r(&src[idx[i + 16]])
+            o[i] = src[idx[i]]
+    return out

@@ -196,8 +196,7 @@ def _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found)
     lo = model.part.lo
 
     def serve(q):      # one int64 per draw: the firm id (< 2^56) with (sector + 1) in the top byte
-        q = q - lo
-        return model.firm[q] | ((model.emp_sector[q].astype(np.int64) + 1) << 56)
+        return kmm.employer_codes(model.firm, model.emp_sector, q - lo)
     draws = np.empty((pending.size, b), dtype=np.int64)
     who = requester[pending]
     for j in range(b):

@@ -272,11 +272,11 @@ class Model(FirmsModel):
         fs = self.firms
         s = fs.slots_of(ids)
         dead = s < 0
-        s = np.maximum(s, 0)
+        s = np.maximum(s, 0).astype(np.int64)
         out = np.empty(ids.size, dtype=MARKET)
-        out["sector"] = np.where(dead, -1, fs.sector[s])
-        out["price"] = np.where(dead, np.inf, fs.price[s])
-        out["inv"] = np.where(dead, 0.0, fs.inv[s])
+        out["sector"] = np.where(dead, -1, kcore.take(fs.sector, s))      # prefetched gathers
+        out["price"] = np.where(dead, np.inf, kcore.take(fs.price, s))
+        out["inv"] = np.where(dead, 0.0, kcore.take(fs.inv, s))
         return out
 
     def market_info(self, firm_ids):
