@@ -253,18 +253,21 @@ class Model(FirmsModel):
         fs = self.firms
         s = fs.slots_of(ids)
         dead = s < 0
-        s = np.maximum(s, 0)
+        s = np.maximum(s, 0).astype(np.int64)
+
+        def col(name):                       # prefetched gather of a firm column
+            return kcore.take(getattr(fs, name), s)
         out = np.empty(ids.size, dtype=SUMMARY)
         out["id"] = ids
         out["a"], out["b"], out["beta"] = labour.technology(self.seed, ids, self.tech)
-        out["n"] = np.where(dead, 0, fs.n[s])
-        out["efx"] = np.where(dead, 0, fs.efx[s])
-        out["r"] = np.maximum(fs.rhat[s] / self.unit, self.p.r_min)
+        out["n"] = np.where(dead, 0, col("n"))
+        out["efx"] = np.where(dead, 0, col("efx"))
+        out["r"] = np.maximum(col("rhat") / self.unit, self.p.r_min)
         # "open" = worth applying to: open with vacancies, or closed but accepting w.p. rho_c > 0
-        out["open"] = (((fs.signal[s] > 0) & (fs.vacancies[s] > 0)) | (self.p.closed_accept > 0)) & ~dead
-        out["sector"] = np.where(dead, -1, fs.sector[s])
-        out["price"] = np.where(dead, np.inf, fs.price[s])
-        out["inv"] = np.where(dead, 0.0, fs.inv[s])
+        out["open"] = (((col("signal") > 0) & (col("vacancies") > 0)) | (self.p.closed_accept > 0)) & ~dead
+        out["sector"] = np.where(dead, -1, col("sector"))
+        out["price"] = np.where(dead, np.inf, col("price"))
+        out["inv"] = np.where(dead, 0.0, col("inv"))
         return out
 
     def _serve_market_info(self, ids):
@@ -287,9 +290,9 @@ class Model(FirmsModel):
         uniq, inv, tot = markets._group_sum(rec["fid"], rec["amount"])
         s = fs.slots_of(uniq)
         alive = s >= 0
-        ss = np.maximum(s, 0)
-        p = np.where(alive, fs.price[ss], 0.0)
-        q = np.where(alive, fs.inv[ss], 0.0)
+        ss = np.maximum(s, 0).astype(np.int64)
+        p = np.where(alive, kcore.take(fs.price, ss), 0.0)
+        q = np.where(alive, kcore.take(fs.inv, ss), 0.0)
         value = q * p
         phi = np.where(tot > 0, np.minimum(1.0, value / np.maximum(tot, 1)), 1.0)
         phi = np.where(alive, phi, -1.0)
