@@ -138,15 +138,14 @@ def buyers_round_numpy(model, seller, active, left, units, rationed):
     active[:] = bitset(act)
 
 
-def employers_of_random_agents(model, requester, salt, tries, with_sector=False):
+def employers_of_random_agents(model, requester, salt, tries):
     """For each requester, the employers of `tries` uniformly drawn agents (shape (n, tries); -1 for
-    unemployed draws): candidates drawn proportional to employees. with_sector: also their
-    sectors (-1: none), read from the drawn agents' employer-sector cache in the same exchange."""
+    unemployed draws): candidates drawn proportional to employees (draw t of a requester is the same
+    agent as in first_sector_employers)."""
     requester = np.ascontiguousarray(requester, dtype=np.int64)
     n = requester.size
     if tries == 0:                      # the same on every rank: no collective is skipped
-        none = np.full((n, tries), -1, dtype=np.int64)
-        return (none, none.astype(np.int8)) if with_sector else none
+        return np.full((n, tries), -1, dtype=np.int64)
     step = model.month * 64 + salt
     draws = np.empty((n, tries), dtype=np.int64)
     for t in range(tries):
@@ -154,17 +153,8 @@ def employers_of_random_agents(model, requester, salt, tries, with_sector=False)
         draws[:, t] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
     flat = draws.reshape(-1)
     lo = model.part.lo
-    if not with_sector:
-        emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
-        return emp.reshape(n, tries)
-
-    def serve(q):      # one int64 per draw: the firm id (< 2^56) with (sector + 1) in the top byte
-        q = q - lo
-        return model.firm[q] | ((model.emp_sector[q].astype(np.int64) + 1) << 56)
-    rep = model.comm.fetch(model.part.owner(flat), flat, serve)
-    sector = np.where(rep < 0, -1, (rep >> 56) - 1).astype(np.int8)      # -1: unemployed
-    rep[rep >= 0] &= (1 << 56) - 1
-    return rep.reshape(n, tries), sector.reshape(n, tries)
+    emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
+    return emp.reshape(n, tries)
 
 
 def first_sector_employers(model, requester, sector, k, salt, tries):

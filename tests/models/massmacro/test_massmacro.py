@@ -364,7 +364,9 @@ def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share):
     req = m.part.lo + np.arange(0, m.part.count, 3)
     for sector, k, tries in ((C, 1, 3), (D, 2, 6), (C, 4, 24), (I, 3, 9), (D, 1, 1)):
         got = markets.first_sector_employers(m, req, sector, k, 5, tries)
-        emp, sec = markets.employers_of_random_agents(m, req, 5, tries, with_sector=True)
+        emp = markets.employers_of_random_agents(m, req, 5, tries)        # one rank: every firm is here
+        slot = m.firms.slots_of(np.maximum(emp, 0).reshape(-1)).reshape(emp.shape)
+        sec = np.where(emp >= 0, m.firms.sector[slot], -1)
         want = np.full((req.size, k), -1, dtype=np.int64)
         for i in range(req.size):
             picks = []
