@@ -137,6 +137,8 @@ def main():
     if m.market_on and not a.no_reference:
         c_round_reference(m, comm, say)
     sb = comm.sum_int(state_bytes(m))
+    # (with --phase-memory the kernel's high-water mark was reset at every phase, which also resets
+    # ru_maxrss: the phase peaks above are then the figures to read)
     rss = comm.sum_int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     say(f"{'' if m.market_on else f'(markets not started by month {m.month}) '}state: {sb / a.agents:.1f} "
         f"bytes/agent; peak RSS of all ranks over the whole process (initialisation and any comparison "
