@@ -19,6 +19,7 @@ from hpcabm.models.firms.state import founder_of
 ORDER = np.dtype([("fid", "i8"), ("amount", "i8")])
 FILL = np.dtype([("phi", "f8"), ("price", "f8")])
 PIECE = 1 << 20     # requests per rank in one piece of an order round (bounds the exchange buffers)
+ROUNDS_FROM = 1 << 22   # agents per rank from which candidate draws are fetched in two rounds
 
 
 def firm_pieces(model, fids):
@@ -160,7 +161,8 @@ def employers_of_random_agents(model, requester, salt, tries):
 def first_sector_employers(model, requester, sector, k, salt, tries):
     """For each requester, the first k distinct employers of `sector` among the employers of
     `tries` uniformly drawn agents, in draw order ((n, k) firm ids, -1 where fewer were found):
-    candidates drawn proportional to employees. The draws are fetched in at most two rounds: first
+    candidates drawn proportional to employees. The draws are fetched in at most two rounds (with
+    at least ROUNDS_FROM agents per rank; below, where look-ups are cheap, in one): first
     the b draws that give k candidates on average (b from the economy-wide share of agents employed
     in `sector`, the same on every rank), then the remaining tries - b only for requesters still
     short of k. Accepted in draw order, the candidates are those of fetching all `tries` draws at
@@ -170,7 +172,10 @@ def first_sector_employers(model, requester, sector, k, salt, tries):
     if k <= 0 or tries <= 0:
         return out
     found = np.zeros(requester.size, dtype=np.int64)
-    b1 = min(tries, int(np.ceil(k / max(model.sector_share(sector), 0.05))))
+    if model.N // model.comm.size < ROUNDS_FROM:      # small ranks: look-ups hit the caches anyway
+        b1 = tries
+    else:
+        b1 = min(tries, int(np.ceil(k / max(model.sector_share(sector), 0.05))))
     pending = np.arange(requester.size)
     for t0, b in ((0, b1), (b1, tries - b1)):
         if b == 0:

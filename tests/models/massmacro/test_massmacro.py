@@ -265,13 +265,14 @@ def test_durable_failures_are_geometric_with_mean_12_months():
 
 
 def test_blocks_and_pieces_do_not_change_results(monkeypatch):
-    """Per-agent passes in blocks of CHUNK households and order/payment exchanges in pieces of
-    PIECE requests (grouped by founder range, so a firm's orders meet in one piece) give the same
-    economy as one block and one piece."""
+    """Per-agent passes in blocks of CHUNK households, order/payment exchanges in pieces of PIECE
+    requests (grouped by founder range, so a firm's orders meet in one piece) and candidate draws
+    in two rounds give the same economy as one block, one piece and one round."""
     text = "model: massmacro\nagents: 900\nmonths: 4\nseed: 3\nfirms: {substeps: 2}\n"
     runs = []
-    for chunk, piece in ((None, None), (97, None), (None, 7)):
+    for chunk, piece, rounds_from in ((None, None, None), (97, None, None), (None, 7, None), (None, None, 0)):
         monkeypatch.setattr(markets, "PIECE", piece or 1 << 20)
+        monkeypatch.setattr(markets, "ROUNDS_FROM", 1 << 22 if rounds_from is None else rounds_from)
         m = Model(load_config(text=text), Comm())
         if chunk:
             m.CHUNK = chunk
@@ -359,6 +360,7 @@ def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share):
     candidates equal the first k distinct employers of the sector among all `tries` draws (also
     with rounds of the fewest draws, where later rounds often redraw an earlier candidate)."""
     m, _ = run15
+    monkeypatch.setattr(markets, "ROUNDS_FROM", 0)           # two rounds at any size
     if share:
         monkeypatch.setattr(m, "sector_share", lambda sector: share)
     req = m.part.lo + np.arange(0, m.part.count, 3)
