@@ -55,6 +55,11 @@ class Model:
             raise ValueError("firms.engine: 'serial' runs on one rank only; use 'parallel' with "
                              f"{comm.size} ranks")
         self.part = BlockPartition(self.N, comm.size, comm.rank)
+        # blocks of at least 2^16 agents (per-block arrays stay in cache), and of ~1/512 of a
+        # rank's agents on very large ranks (fewer collectives per month); results do not depend
+        # on the block size (tested)
+        per_rank = self.N // comm.size
+        self.CHUNK = max(self.CHUNK, 1 << max(int(per_rank // 512 - 1).bit_length(), 0))
         self.month = 0
         self.series = {k: [] for k in SERIES}
         self.timers = {}
@@ -280,7 +285,7 @@ class Model:
         return out
 
     # -- statistics --------------------------------------------------------------------------
-    CHUNK = 1 << 16      # agents per block in passes that bound their temporaries
+    CHUNK = 1 << 16      # agents per block in passes that bound their temporaries (at least)
 
     def _agent_slices(self):
         """Local agents in blocks of CHUNK, the same number of blocks on every rank (a block may
