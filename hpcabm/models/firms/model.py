@@ -70,8 +70,11 @@ class Model:
         self.join_month = np.zeros(self.part.count, dtype=np.int32)
 
     # -- helpers -----------------------------------------------------------------------------
-    def agent_ids(self):
-        return np.arange(self.part.lo, self.part.hi, dtype=np.int64)
+    def agent_ids(self, sl=None):
+        """Global ids of the local agents (of the local slice `sl` when given)."""
+        if sl is None:
+            return np.arange(self.part.lo, self.part.hi, dtype=np.int64)
+        return np.arange(self.part.lo + sl.start, self.part.lo + sl.stop, dtype=np.int64)
 
     def home(self, firm_ids):
         return self.part.owner(founder_of(firm_ids, self.N))
@@ -124,7 +127,7 @@ class Model:
         Agent i acts iff u(seed, i, m) < activation; its sub-step is floor(K u / activation)."""
         act, ua = [], []
         for sl in self._agent_slices():        # block by block: bounded temporaries, same draws
-            u = kcore.uniform(self.seed, rng.ACTIVATE, self.part.lo + np.arange(sl.start, sl.stop), m)
+            u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(sl), m)
             a = np.nonzero(u < self.p_act)[0]
             act.append(sl.start + a)
             ua.append(u[a])
@@ -219,9 +222,13 @@ class Model:
         self._tick("apply", t0)
 
     def theta_of(self, local_idx=None):
-        """Income weights theta_i ~ U[0, 1] of local agents (all when local_idx is None),
-        regenerated from their stream (seed, THETA, agent id) rather than stored: 8 B/agent less."""
-        ids = self.agent_ids() if local_idx is None else self.part.lo + np.asarray(local_idx, dtype=np.int64)
+        """Income weights theta_i ~ U[0, 1] of local agents (all when local_idx is None; a slice or
+        local indices otherwise), regenerated from their stream (seed, THETA, agent id) rather
+        than stored: 8 B/agent less."""
+        if local_idx is None or isinstance(local_idx, slice):
+            ids = self.agent_ids(local_idx)
+        else:
+            ids = self.part.lo + np.asarray(local_idx, dtype=np.int64)
         return kcore.uniform(self.seed, rng.THETA, ids, 0)
 
     def fetch_friend_firms(self, agents):
@@ -287,12 +294,16 @@ class Model:
     # -- statistics --------------------------------------------------------------------------
     CHUNK = 1 << 16      # agents per block in passes that bound their temporaries (at least)
 
+    def _slices(self, n, size):
+        """[0, n) in consecutive slices of at most `size`, the same number of slices on every rank
+        (at least one; a slice may run collectives)."""
+        count = max(self.comm.max_int(-(-n // size)), 1)
+        return [slice(min(c * size, n), min((c + 1) * size, n)) for c in range(count)]
+
     def _agent_slices(self):
-        """Local agents in blocks of CHUNK, the same number of blocks on every rank (a block may
-        run collectives), so that per-agent temporaries stay bounded."""
-        n = self.part.count
-        n_chunks = max(self.comm.max_int(-(-n // self.CHUNK)), 1)
-        return [slice(min(c * self.CHUNK, n), min((c + 1) * self.CHUNK, n)) for c in range(n_chunks)]
+        """Local agents in blocks of CHUNK, the same number of blocks on every rank, so that
+        per-agent temporaries stay bounded."""
+        return self._slices(self.part.count, self.CHUNK)
 
     def _agent_chunks(self):
         return [np.arange(sl.start, sl.stop) for sl in self._agent_slices()]
@@ -343,7 +354,7 @@ class Model:
         acc_u = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
         acc_e = np.zeros_like(acc_u)
         for sl in self._agent_slices():
-            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], self.theta_of(np.arange(sl.start, sl.stop)),
+            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], self.theta_of(sl),
                                              fs.head, fs.next, fs.id, self.part.lo, self.part.hi, self.N,
                                              share_by_slot, self.omega, acc_u, acc_e) + sl.start
             uniq, inv = kcore.unique_ids(self.firm[remote])

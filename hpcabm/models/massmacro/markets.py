@@ -147,15 +147,20 @@ def employers_of_random_agents(model, requester, salt, tries):
     n = requester.size
     if tries == 0:                      # the same on every rank: no collective is skipped
         return np.full((n, tries), -1, dtype=np.int64)
-    step = model.month * 64 + salt
-    draws = np.empty((n, tries), dtype=np.int64)
-    for t in range(tries):
-        u = kcore.uniform(model.seed, rng.MM_CAND, requester, step, t)
-        draws[:, t] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
-    flat = draws.reshape(-1)
+    flat = _candidate_draws(model, requester, salt, 0, tries).reshape(-1)
     lo = model.part.lo
     emp = model.comm.fetch(model.part.owner(flat), flat, lambda q: model.firm[q - lo])
     return emp.reshape(n, tries)
+
+
+def _candidate_draws(model, requester, salt, t0, b):
+    """Agents drawn uniformly for candidate draws t0 .. t0 + b - 1 of each requester ((n, b) ids):
+    stream (seed, MM_CAND, requester, month * 64 + salt, draw t)."""
+    draws = np.empty((requester.size, b), dtype=np.int64)
+    for j in range(b):
+        u = kcore.uniform(model.seed, rng.MM_CAND, requester, model.month * 64 + salt, t0 + j)
+        draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
+    return draws
 
 
 def first_sector_employers(model, requester, sector, k, salt, tries):
@@ -192,11 +197,7 @@ def _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found)
 
     def serve(q):      # one int64 per draw: the firm id (< 2^56) with (sector + 1) in the top byte
         return kmm.employer_codes(model.firm, model.emp_sector, q - lo)
-    draws = np.empty((pending.size, b), dtype=np.int64)
-    who = requester[pending]
-    for j in range(b):
-        u = kcore.uniform(model.seed, rng.MM_CAND, who, model.month * 64 + salt, t0 + j)
-        draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
+    draws = _candidate_draws(model, requester[pending], salt, t0, b)
     flat = draws.reshape(-1)
     rep = model.comm.fetch(model.part.owner(flat), flat, serve).reshape(draws.shape)
     good = (rep >= 0) & (((rep >> 56) - 1) == sector)

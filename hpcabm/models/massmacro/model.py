@@ -116,8 +116,7 @@ class Model(FirmsModel):
     def _pieces_of(self, a, size):
         """a in consecutive pieces of at most `size`, the same number of pieces on every rank
         (each piece may run collectives)."""
-        n = max(self.comm.max_int(-(-a.size // size)), 1)
-        return [a[c * size:(c + 1) * size] for c in range(n)]
+        return [a[sl] for sl in self._slices(a.size, size)]
 
     def sector_share(self, sector):
         """Share of all agents employed in `sector` (employer-sector caches, summed over the ranks
@@ -209,12 +208,11 @@ class Model(FirmsModel):
         temporaries stay bounded (every rank runs the same number of chunks). With `also` ((n, j)
         firm ids, e.g. the requesters' current sellers), returns (candidates, MARKET rows of the
         candidates, MARKET rows of `also`), all fetched in the candidates' one exchange."""
-        n_chunks = self.comm.max_int(-(-requesters.size // self.CHUNK))
-        if n_chunks <= 1:
+        slices = self._slices(requesters.size, self.CHUNK)
+        if len(slices) == 1:
             return self._sector_candidates_block(requesters, sector, k, salt, tries_per, also)
-        parts = [self._sector_candidates_block(
-            requesters[c * self.CHUNK:(c + 1) * self.CHUNK], sector, k, salt, tries_per,
-            None if also is None else also[c * self.CHUNK:(c + 1) * self.CHUNK]) for c in range(n_chunks)]
+        parts = [self._sector_candidates_block(requesters[sl], sector, k, salt, tries_per,
+                                               None if also is None else also[sl]) for sl in slices]
         if also is None:
             return np.concatenate(parts)
         return (np.concatenate([p[0] for p in parts]),
@@ -394,7 +392,7 @@ class Model(FirmsModel):
     def _durable_failures(self, m):
         failures = 0
         for sl in self._agent_slices():
-            u = self._u(rng.MM_DFAIL, self.part.lo + np.arange(sl.start, sl.stop), m)
+            u = self._u(rng.MM_DFAIL, self.agent_ids(sl), m)
             d = self.durable[sl]
             fail = (d == 1) & (u < self.p.durable_fail)
             d[fail] = 0
@@ -699,7 +697,7 @@ class Model(FirmsModel):
         for sl in self._agent_slices():         # block by block: bounded temporaries, same draws
             flags = self.firm_values_block(flag_by_slot, sl, 0)
             self.money[sl] += self.firm_values_block(payout, sl, 0)
-            u = self._u(rng.MM_LAYOFF, self.part.lo + np.arange(sl.start, sl.stop), m)
+            u = self._u(rng.MM_LAYOFF, self.agent_ids(sl), m)
             sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
             self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
             self._mm["layoffs"] += int(sep.sum())
@@ -723,7 +721,7 @@ class Model(FirmsModel):
         t0 = time.perf_counter()
         act, t = [], []
         for sl in self._agent_slices():
-            u = kcore.uniform(self.seed, rng.ACTIVATE, self.part.lo + np.arange(sl.start, sl.stop), m)
+            u = kcore.uniform(self.seed, rng.ACTIVATE, self.agent_ids(sl), m)
             emp = self.firm[sl] >= 0
             act_e = emp & (u < self.p_act)
             # the unemployed search w.p. alpha_U a month (the activation draw), from the month
@@ -973,7 +971,7 @@ class Model(FirmsModel):
         gu_parts = np.zeros_like(units_parts)
         for sl in self._agent_slices():
             kmm.goods_utility_parts(units_c[sl], self.durable[sl], self.efx[sl],
-                                    self.theta_of(np.arange(sl.start, sl.stop)),
+                                    self.theta_of(sl),
                                     self.p.durable_weight, self.p.durable_floor, self.omega,
                                     units_parts, gu_parts)
         part = kcore.exact_sum_parts
