@@ -391,9 +391,13 @@ class Model:
         agents = {"efx": self.efx, "firm": self.firm, "join_month": self.join_month}
         s = self.firms.live_slots()
         firms = {"founder": lambda: founder_of(self.firms.id[s], self.N)}
-        for k in ("id", "n", "efx", "birth", "size_ref"):       # deferred: built when written
+        for k in self._state_firm_columns():                   # deferred: built when written
             firms[k] = partial(self.firm_column, k, s)
         return {"agents": agents, "firms": firms}, {"month": self.month}
+
+    def _state_firm_columns(self):
+        """Firm-store columns a checkpoint holds (models with more firm state extend it)."""
+        return ("id", "n", "efx", "birth", "size_ref")
 
     def firm_column(self, name, slots):
         """Column `name` of the firms in `slots` (deferred state columns)."""

@@ -1041,10 +1041,11 @@ class Model(FirmsModel):
                 ag[f"cs{k}"] = partial(self._seller_column, self.cs, k)
             for k in range(self.KD):
                 ag[f"ds{k}"] = partial(self._seller_column, self.ds, k)
-            s = self.firms.live_slots()
-            for k in self.MARKET_FIRM_COLUMNS:
-                tables["firms"][k] = partial(self.firm_column, k, s)
         return tables, attrs
+
+    def _state_firm_columns(self):
+        cols = super()._state_firm_columns()
+        return cols + tuple(self.MARKET_FIRM_COLUMNS) if self.markets and self.market_on else cols
 
     def _seller_column(self, lists, k):
         """Firm ids of every household's k-th known seller, in blocks (the stored rows are per rank)."""
