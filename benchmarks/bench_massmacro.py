@@ -65,6 +65,9 @@ def main():
                    help="with --phase-memory: every rank prints each phase's peak to stderr as it ends")
     p.add_argument("--phase-memory", action="store_true",
                    help="also print the peak resident memory of each phase (Linux: resets VmHWM per phase)")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="profile the timed months on rank 0 (cProfile) and print the N functions "
+                        "with the most own time")
     a = p.parse_args()
     comm = Comm()
     P = comm.size
@@ -102,8 +105,15 @@ def main():
     hwm_reset = comm.min_int(int(reset_peak_rss())) == 1
     t0 = time.perf_counter()
     c0 = time.process_time()
+    prof = None
+    if a.profile and comm.is_root:
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
     for _ in range(a.months):
         m.step()
+    if prof is not None:
+        prof.disable()
     hwm_local = _status_kb("VmHWM") * 1024
     if a.phase_memory:    # the high-water mark was reset at every phase: the months' peak is theirs
         hwm_local = max([hwm_local, *m.phase_peak.values()])
@@ -134,6 +144,9 @@ def main():
            if hwm_reset else "(peak of the timed months not measurable here)"))
     if a.phase_memory:
         report_phase_memory(m, comm, say, a.agents)
+    if prof is not None:
+        import pstats
+        pstats.Stats(prof).sort_stats("tottime").print_stats(a.profile)
     if m.market_on and not a.no_reference:
         c_round_reference(m, comm, say)
     sb = comm.sum_int(state_bytes(m))

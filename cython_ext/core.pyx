@@ -5,6 +5,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.math cimport frexp, ldexp
+from libc.string cimport memcpy
 
 cnp.import_array()
 
@@ -239,3 +240,105 @@ def take(const gather_t[::1] src, const int64_t[::1] idx):
                 hp_prefetch_r(&src[idx[i + 16]])
             o[i] = src[idx[i]]
     return out
+
+
+def block_owner(const int64_t[::1] ids, int64_t n, int64_t size):
+    """Rank of each id under the block partition rank r = [r n // size, (r + 1) n // size):
+    ((id + 1) size - 1) // n, the r with r n // size <= id < (r + 1) n // size (-1 for ids < 0,
+    size for ids >= n, as np.searchsorted(bounds, ids, "right") - 1 gives)."""
+    cdef Py_ssize_t i, m = ids.shape[0]
+    out = np.empty(m, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef int64_t x
+    with nogil:
+        for i in range(m):
+            x = ids[i]
+            if x < 0:
+                o[i] = -1
+            elif x >= n:
+                o[i] = size
+            else:
+                o[i] = ((x + 1) * size - 1) // n
+    return out
+
+
+def firm_home(const int64_t[::1] fids, int64_t n, int64_t size):
+    """Home rank of firm ids: the block-partition rank of the founder fid mod n (firm ids are
+    birth_month * n + founder); -1 for ids < 0."""
+    cdef Py_ssize_t i, m = fids.shape[0]
+    out = np.empty(m, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef int64_t x
+    with nogil:
+        for i in range(m):
+            x = fids[i]
+            if x < 0:
+                o[i] = -1
+            else:
+                o[i] = ((x % n + 1) * size - 1) // n
+    return out
+
+
+def take_records(src, const int64_t[::1] idx):
+    """src[idx] for a 1-D array of any fixed-size records (structured or plain), copied as bytes:
+    the same result as NumPy fancy indexing, without its per-field transfer loops."""
+    a = np.ascontiguousarray(src)
+    out = np.empty(idx.shape[0], dtype=a.dtype)
+    cdef Py_ssize_t k = a.dtype.itemsize
+    if idx.shape[0] == 0 or k == 0:
+        return out
+    if k % 8 == 0:
+        _take_words(a.view(np.int64).reshape(-1, k // 8), idx, out.view(np.int64).reshape(-1, k // 8))
+    else:
+        _take_bytes(a.view(np.uint8).reshape(-1, k), idx, out.view(np.uint8).reshape(-1, k))
+    return out
+
+
+def put_records(dst, const int64_t[::1] idx, src):
+    """dst[idx] = src for 1-D arrays of the same fixed-size records (dst contiguous), as bytes."""
+    cdef Py_ssize_t k = dst.dtype.itemsize
+    s = np.ascontiguousarray(src)
+    if idx.shape[0] == 0 or k == 0:
+        return
+    if k % 8 == 0:
+        _put_words(dst.view(np.int64).reshape(-1, k // 8), idx, s.view(np.int64).reshape(-1, k // 8))
+    else:
+        _put_bytes(dst.view(np.uint8).reshape(-1, k), idx, s.view(np.uint8).reshape(-1, k))
+
+
+cdef void _take_words(const int64_t[:, ::1] a, const int64_t[::1] idx, int64_t[:, ::1] o) noexcept:
+    cdef Py_ssize_t i, j, n = idx.shape[0], w = a.shape[1]
+    with nogil:
+        if w == 1:
+            for i in range(n):
+                if i + 16 < n:
+                    hp_prefetch_r(&a[idx[i + 16], 0])
+                o[i, 0] = a[idx[i], 0]
+        else:
+            for i in range(n):
+                if i + 16 < n:
+                    hp_prefetch_r(&a[idx[i + 16], 0])
+                for j in range(w):
+                    o[i, j] = a[idx[i], j]
+
+
+cdef void _take_bytes(const unsigned char[:, ::1] a, const int64_t[::1] idx, unsigned char[:, ::1] o) noexcept:
+    cdef Py_ssize_t i, n = idx.shape[0], w = a.shape[1]
+    with nogil:
+        for i in range(n):
+            memcpy(&o[i, 0], &a[idx[i], 0], w)
+
+
+cdef void _put_words(int64_t[:, ::1] d, const int64_t[::1] idx, const int64_t[:, ::1] s) noexcept:
+    cdef Py_ssize_t i, j, n = idx.shape[0], w = d.shape[1]
+    with nogil:
+        for i in range(n):
+            for j in range(w):
+                d[idx[i], j] = s[i, j]
+
+
+cdef void _put_bytes(unsigned char[:, ::1] d, const int64_t[::1] idx, const unsigned char[:, ::1] s) noexcept:
+    cdef Py_ssize_t i, n = idx.shape[0], w = d.shape[1]
+    with nogil:
+        for i in range(n):
+            memcpy(&d[idx[i], 0], &s[i, 0], w)

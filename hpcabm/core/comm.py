@@ -198,7 +198,8 @@ class Comm:
         order, send_counts = _kcore.group_by_rank(np.ascontiguousarray(dest), self.size)
         recv_counts = np.empty(self.size, dtype=np.int64)
         self._timed(self.mpi.Alltoall, send_counts, recv_counts)
-        recv = self._alltoallv(records[order], send_counts, recv_counts, records.dtype)
+        recv = self._alltoallv(_kcore.take_records(records, order), send_counts, recv_counts,
+                               records.dtype)
         return recv, Route(order, send_counts, recv_counts)
 
     def reply(self, route, replies):
@@ -207,7 +208,7 @@ class Comm:
         replies = np.asarray(replies)
         back = self._alltoallv(replies, route.recv_counts, route.send_counts, replies.dtype)
         out = np.empty_like(back)
-        out[route.order] = back
+        _kcore.put_records(out, route.order, back)
         return out
 
     def exchange_grouped(self, send_counts, records):
@@ -253,7 +254,8 @@ class BlockPartition:
 
     def owner(self, ids):
         """Home rank of agent ids."""
-        return np.searchsorted(self.bounds, np.asarray(ids, dtype=np.int64), side="right") - 1
+        return _kcore.block_owner(np.ascontiguousarray(ids, dtype=np.int64).reshape(-1), self.n,
+                                  self.size).reshape(np.shape(ids))
 
 
 def abort_on_exception(comm, fn, *args, **kwargs):

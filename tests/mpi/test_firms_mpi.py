@@ -88,3 +88,26 @@ def test_odd_split_substeps_and_more_ranks_than_firms_agree():
     if world.is_root:
         ms = run(Comm(MPI.COMM_SELF), 30, text)
         assert ms.series == mw.series
+
+
+@pytest.mark.mpi(min_size=2)
+def test_firm_rows_block_equals_one_value_at_a_time():
+    """Several int64 values per firm fetched in one look-up (firm_rows_block, wages + payout +
+    flags in MASs Macro) equal firm_values_block column by column, for firms homed here and
+    elsewhere and agents without a firm."""
+    m = make(Comm(MPI.COMM_WORLD))
+    m.initialize()
+    for _ in range(6):
+        m.step()
+    fs = m.firms
+    live = np.nonzero(fs.id >= 0)[0]
+    per_slot = np.zeros((fs.capacity, 3), dtype=np.int64)
+    per_slot[live, 0] = fs.id[live] * 3 + 1
+    per_slot[live, 1] = -fs.n[live].astype(np.int64)
+    per_slot[live, 2] = fs.id[live] % 7
+    for sl in m._slices(m.part.count, 97):
+        rows = m.firm_rows_block(per_slot, sl)
+        for k in range(3):
+            col = np.ascontiguousarray(per_slot[:, k])
+            assert np.array_equal(rows[:, k], m.firm_values_block(col, sl, 0))
+        assert np.array_equal(rows[:, 0] > 0, m.firm[sl] >= 0)

@@ -77,7 +77,9 @@ class Model:
         return np.arange(self.part.lo + sl.start, self.part.lo + sl.stop, dtype=np.int64)
 
     def home(self, firm_ids):
-        return self.part.owner(founder_of(firm_ids, self.N))
+        """Home rank of firm ids: the rank holding the founder (firm id mod N)."""
+        ids = np.ascontiguousarray(firm_ids, dtype=np.int64)
+        return kcore.firm_home(ids.reshape(-1), self.N, self.part.size).reshape(ids.shape)
 
     def _tick(self, name, t0):
         t = time.perf_counter()
@@ -333,6 +335,29 @@ class Model:
         uniq, inv = kcore.unique_ids(firm[remote])
         vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
         o[remote] = vals[inv]
+        return o
+
+    def firm_rows_block(self, per_slot, sl):
+        """firm_values_block for several int64 values per firm at once: per_slot is (capacity, k);
+        returns (agents of `sl`, k), zeros for agents with no firm. One firm look-up per agent
+        and one exchange for all k values."""
+        firm = self.firm[sl]
+        k = per_slot.shape[1]
+        o = np.zeros((firm.size, k), dtype=np.int64)
+        emp = firm >= 0
+        founder = np.where(emp, firm % self.N, -1)
+        here = emp & (founder >= self.part.lo) & (founder < self.part.hi)
+        del founder
+        loc = np.nonzero(here)[0]
+        o[loc] = np.take(per_slot, self.firms.slots_of(firm[loc]), axis=0)
+        remote = np.nonzero(emp & ~here)[0]
+        uniq, inv = kcore.unique_ids(firm[remote])
+        row = np.dtype((np.void, 8 * k))         # k int64 per record through the exchange
+
+        def serve(q):
+            return np.take(per_slot, self.firms.slots_of(q), axis=0).view(row).reshape(-1)
+        vals = self.comm.fetch(self.home(uniq), uniq, serve).view(np.int64).reshape(-1, k)
+        o[remote] = np.take(vals, inv, axis=0)
         return o
 
     def _live_output(self, live):

@@ -371,9 +371,11 @@ class Model(FirmsModel):
         self._signals_after_i()
         t0 = self._tick("I market", t0)
         self._pay_wages()
+        separated = self._pay_members(m)
         self._record_market_flows()
         t0 = self._tick("wages", t0)
-        self._labour_phase(m)
+        self._labour_phase(m, separated)
+        del separated
         t0 = self._tick("labour", t0)
         self._switch_sellers(m)
         t0 = self._tick("switching", t0)
@@ -655,17 +657,45 @@ class Model(FirmsModel):
         per_worker = np.where(n > 0, fs.produced[live] / np.maximum(n, 1), 1.0)
         vac = np.ceil(fs.unmet[live] / np.maximum(per_worker, 1e-12))
         fs.vacancies[live] = np.where(fs.signal[live] > 0, np.clip(vac, 1, 2**30), 0).astype(np.int32)
-        per_slot = np.zeros(fs.capacity, dtype=np.int64)
-        per_slot[live] = w
+
+    def _pay_members(self, m):
+        """Wages (step 9), and the final payout and separations that open the labour phase
+        (step 10), in one pass over the agents: nothing changes who works where between the two,
+        so each agent reads its firm's wage, payout and dissolution/layoff flags together (one
+        firm look-up instead of three). Returns the local indices of the separated agents."""
+        fs = self.firms
+        live = np.nonzero(fs.id >= 0)[0]
+        per_slot = np.zeros((fs.capacity, 3), dtype=np.int64)       # wage, payout, flags
+        per_slot[live, 0] = fs.wage[live]
+        # dissolution after T_x months below the pay floor; layoffs after two long months
+        dissolve = fs.nopay[live] >= self.p.nopay_months
+        layoff = (fs.long_count[live] >= 2) & (fs.n[live] > 1)
+        per_slot[live, 2] = dissolve * 2 + layoff
+        # final payout of dissolving firms: their cash split equally among members
+        d = live[dissolve]
+        payout = fs.cash[d] // np.maximum(fs.n[d].astype(np.int64), 1)
+        per_slot[d, 1] = payout
+        fs.cash[d] -= payout * fs.n[d]
+        del live, dissolve, layoff, d, payout
         xi = self.p.income_memory
+        li = []
         for sl in self._agent_slices():
-            pay = self.firm_values_block(per_slot, sl, 0)
+            v = self.firm_rows_block(per_slot, sl)
+            pay = v[:, 0]
             self.money[sl] += pay
             self.income[sl] = pay
             self.ybar[sl] = xi * self.ybar[sl] + (1 - xi) * pay
             # unemployed: reservation wage decays
             wres = self.wres[sl]
             wres[self.firm[sl] < 0] *= self.p.wres_decay
+            self.money[sl] += v[:, 1]
+            flags = v[:, 2]
+            u = self._u(rng.MM_LAYOFF, self.agent_ids(sl), m)
+            sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
+            self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
+            self._mm["layoffs"] += int(sep.sum())
+            li.append(sl.start + np.nonzero(sep)[0])
+        return np.concatenate(li)
 
     def _record_market_flows(self):
         fs = self.firms
@@ -679,31 +709,9 @@ class Model(FirmsModel):
         self._wages_paid = int(fs.wage[live].astype(np.int64) @ fs.n[live].astype(np.int64))
 
     # 10. labour phase
-    def _labour_phase(self, m):
-        fs = self.firms
-        live = np.nonzero(fs.id >= 0)[0]
-        dissolve = np.zeros(fs.capacity, dtype=np.int8)
-        dissolve[live] = fs.nopay[live] >= self.p.nopay_months
-        layoff = np.zeros(fs.capacity, dtype=np.int8)
-        layoff[live] = (fs.long_count[live] >= 2) & (fs.n[live] > 1)
-        # final payout of dissolving firms: their cash split equally among members
-        payout = np.zeros(fs.capacity, dtype=np.int64)
-        d = live[dissolve[live] == 1]
-        payout[d] = fs.cash[d] // np.maximum(fs.n[d].astype(np.int64), 1)
-        fs.cash[d] -= payout[d] * fs.n[d]
-        flag_by_slot = dissolve * 2 + layoff
-        del dissolve, layoff
-        li = []
-        for sl in self._agent_slices():         # block by block: bounded temporaries, same draws
-            flags = self.firm_values_block(flag_by_slot, sl, 0)
-            self.money[sl] += self.firm_values_block(payout, sl, 0)
-            u = self._u(rng.MM_LAYOFF, self.agent_ids(sl), m)
-            sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
-            self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
-            self._mm["layoffs"] += int(sep.sum())
-            li.append(sl.start + np.nonzero(sep)[0])
-        del flag_by_slot, payout
-        li = np.concatenate(li)
+    def _labour_phase(self, m, li):
+        """Step 10 from the separations `li` drawn in _pay_members: leave events, then the
+        activations of the month's sub-steps."""
         ev = np.empty(li.size, dtype=EVENT)
         ev["fid"] = self.firm[li]
         ev["agent"] = self.part.lo + li
