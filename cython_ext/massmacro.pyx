@@ -354,6 +354,9 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
 
 cdef extern from "hp_rng.h":
     uint64_t hp_mix64(uint64_t z) nogil
+    uint64_t hp_key(uint64_t seed, uint64_t purpose, uint64_t entity, uint64_t step) nogil
+    uint64_t hp_draw(uint64_t key, uint64_t j) nogil
+    double hp_u01(uint64_t x) nogil
 
 
 def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
@@ -429,3 +432,101 @@ def employer_codes(const int64_t[::1] firm, const int8_t[::1] emp_sector, const 
                 hp_prefetch_r(&emp_sector[q[i + 16]])
             o[i] = firm[q[i]] | ((<int64_t>emp_sector[q[i]] + 1) << 56)
     return out
+
+
+def book_find(const int64_t[::1] keys, const int32_t[::1] slot_rows, const int64_t[::1] ids):
+    """Rows of firm ids in a seller book's table (book_rows' table, read only): -1 for ids < 0
+    and for ids the book does not name."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef int64_t mask = keys.shape[0] - 1, p, k, fid
+    out = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            fid = ids[i]
+            o[i] = -1
+            if fid < 0:
+                continue
+            p = <int64_t>(hp_mix64(<uint64_t>fid) & <uint64_t>mask)
+            while True:
+                k = keys[p]
+                if k == fid:
+                    o[i] = slot_rows[p]
+                    break
+                if k == -1:
+                    break
+                p = (p + 1) & mask
+    return out
+
+
+def candidate_draws(uint64_t seed, uint64_t purpose, const int64_t[::1] requester, uint64_t step,
+                    int64_t t0, int64_t b, int64_t n_agents):
+    """(n, b) agents drawn uniformly for candidate draws t0 .. t0 + b - 1 of each requester:
+    min(floor(u N), N - 1) with u = u01(seed, purpose, requester, step, draw t) (the same numbers
+    as hpcabm.kernels.core.uniform, one call for all draws)."""
+    cdef Py_ssize_t i, j, n = requester.shape[0]
+    out = np.empty((n, b), dtype=np.int64)
+    cdef int64_t[:, ::1] o = out
+    cdef uint64_t key
+    cdef int64_t d
+    cdef double N = <double>n_agents
+    with nogil:
+        for i in range(n):
+            key = hp_key(seed, purpose, <uint64_t>requester[i], step)
+            for j in range(b):
+                d = <int64_t>(hp_u01(hp_draw(key, <uint64_t>(t0 + j))) * N)
+                o[i, j] = d if d < n_agents - 1 else n_agents - 1
+    return out
+
+
+def accept_candidates(const int64_t[:, ::1] codes, int64_t sector, int64_t[:, ::1] mine,
+                      int64_t[::1] found):
+    """Candidate acceptance of first_sector_employers for one round: per requester, in draw
+    order, the employers (codes: firm id | (sector + 1) << 56, -1 unemployed) of `sector` not
+    yet among its candidates mine[i, :found[i]] are appended until it has k = mine.shape[1]."""
+    cdef Py_ssize_t i, j, q, n = codes.shape[0], b = codes.shape[1], k = mine.shape[1]
+    cdef int64_t c, e, f
+    cdef int64_t low = ((<int64_t>1) << 56) - 1
+    cdef bint dup
+    with nogil:
+        for i in range(n):
+            f = found[i]
+            for j in range(b):
+                if f >= k:
+                    break
+                c = codes[i, j]
+                if c < 0 or (c >> 56) - 1 != sector:
+                    continue
+                e = c & low
+                dup = False
+                for q in range(f):
+                    if mine[i, q] == e:
+                        dup = True
+                        break
+                if not dup:
+                    mine[i, f] = e
+                    f += 1
+            found[i] = f
+
+
+def market_gather(const int32_t[::1] rows, const int8_t[::1] t_sector, const double[::1] t_price,
+                  const double[::1] t_inv, int8_t[::1] sector, double[::1] price, double[::1] inv):
+    """Market info of book rows from a snapshot table (rows outside it, or < 0: sector -1,
+    price inf, no stock, as for a firm that does not exist); reads prefetched ahead."""
+    cdef Py_ssize_t i, n = rows.shape[0], size = t_price.shape[0]
+    cdef int32_t r
+    cdef double inf = float("inf")
+    with nogil:
+        for i in range(n):
+            if i + 16 < n and 0 <= rows[i + 16] < size:
+                hp_prefetch_r(&t_price[rows[i + 16]])
+                hp_prefetch_r(&t_inv[rows[i + 16]])
+            r = rows[i]
+            if 0 <= r < size:
+                sector[i] = t_sector[r]
+                price[i] = t_price[r]
+                inv[i] = t_inv[r]
+            else:
+                sector[i] = -1
+                price[i] = inf
+                inv[i] = 0.0

@@ -156,11 +156,8 @@ def employers_of_random_agents(model, requester, salt, tries):
 def _candidate_draws(model, requester, salt, t0, b):
     """Agents drawn uniformly for candidate draws t0 .. t0 + b - 1 of each requester ((n, b) ids):
     stream (seed, MM_CAND, requester, month * 64 + salt, draw t)."""
-    draws = np.empty((requester.size, b), dtype=np.int64)
-    for j in range(b):
-        u = kcore.uniform(model.seed, rng.MM_CAND, requester, model.month * 64 + salt, t0 + j)
-        draws[:, j] = np.minimum((u * model.N).astype(np.int64), model.N - 1)
-    return draws
+    return kmm.candidate_draws(model.seed, rng.MM_CAND, np.ascontiguousarray(requester, dtype=np.int64),
+                               model.month * 64 + salt, t0, b, model.N)
 
 
 def first_sector_employers(model, requester, sector, k, salt, tries):
@@ -200,21 +197,9 @@ def _accept_round(model, requester, sector, k, salt, t0, b, pending, out, found)
     draws = _candidate_draws(model, requester[pending], salt, t0, b)
     flat = draws.reshape(-1)
     rep = model.comm.fetch(model.part.owner(flat), flat, serve).reshape(draws.shape)
-    good = (rep >= 0) & (((rep >> 56) - 1) == sector)
-    emp = rep & ((1 << 56) - 1)
     mine = out[pending]
-    for j in range(k):                       # not one of the requester's candidates so far
-        good &= emp != mine[:, j:j + 1]
     f = found[pending]
-    rows = np.arange(pending.size)
-    for _ in range(k):                       # accept the first good draw, k times at most
-        take = good.any(axis=1) & (f < k)
-        first = np.argmax(good, axis=1)
-        pick = emp[rows, first]
-        r = np.nonzero(take)[0]
-        mine[r, f[r]] = pick[r]
-        f[r] += 1
-        good &= emp != np.where(take, pick, -2)[:, None]          # distinct
+    kmm.accept_candidates(rep, sector, mine, f)
     out[pending] = mine
     found[pending] = f
 
@@ -250,6 +235,12 @@ class SellerBook:
         self._rows = np.empty(size, dtype=np.int32)
         kmm.book_rows(self._keys, self._rows, self.ids[: self.size].copy(), self.ids, 0, 0,
                       np.empty(self.size, dtype=np.int32), self.size)
+
+    def find(self, ids):
+        """Rows of firm ids (any shape) without adding any: -1 for ids < 0 and ids not named."""
+        ids = np.asarray(ids, dtype=np.int64)
+        flat = np.ascontiguousarray(ids.reshape(-1))
+        return kmm.book_find(self._keys, self._rows, flat).reshape(ids.shape)
 
     def rows_of(self, ids):
         """Rows of firm ids (any shape; -1 for ids < 0), adding the ids not yet in the book."""

@@ -283,6 +283,42 @@ class Model(FirmsModel):
     def market_info(self, firm_ids):
         return self.fetch_summaries(firm_ids, self._serve_market_info)
 
+    # -- market info of the firms this rank's seller book names -------------------------------
+    def _snapshot_book_market(self):
+        """Sector, price and stock of every firm the seller book names, fetched once per phase
+        in which no firm changes them (the durable choices; seller switching): one request per
+        (rank, firm) instead of one per (household block, firm). The phase's look-ups then read
+        this table (_market_of); the same values as asking the firms at the time."""
+        ids = self.book.ids[: self.book.size]
+        tab = {"sector": np.empty(ids.size, np.int8), "price": np.empty(ids.size),
+               "inv": np.empty(ids.size)}
+        for sl in self._slices(ids.size, markets.PIECE):
+            q = np.ascontiguousarray(ids[sl])
+            rep = self.comm.fetch(self.home(q), q, self._serve_market_info)
+            for f in tab:
+                tab[f][sl] = rep[f]
+        self._book_tab = tab
+
+    def _market_of(self, ids, rows=None):
+        """MARKET columns (dict: sector, price, inv; the shape of ids) of firm ids (-1: none) from
+        the book snapshot; ids it does not cover (not named when it was taken) are fetched.
+        rows: the ids' book rows when the caller has them. Every rank must call it."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if rows is None:
+            rows = self.book.find(ids)
+        tab = self._book_tab
+        r = np.ascontiguousarray(rows, dtype=np.int32).reshape(-1)
+        out = {"sector": np.empty(r.size, np.int8), "price": np.empty(r.size), "inv": np.empty(r.size)}
+        kmm.market_gather(r, tab["sector"], tab["price"], tab["inv"], out["sector"], out["price"], out["inv"])
+        flat = ids.reshape(-1)
+        miss = np.nonzero((flat >= 0) & ((r < 0) | (r >= tab["price"].size)))[0]
+        cols, inv = self.market_info(flat[miss])
+        got = _market_rows(cols, inv)
+        for f in out:
+            out[f][miss] = got[f]
+            out[f] = out[f].reshape(ids.shape)
+        return out
+
     def _serve_orders(self, rec):
         fs = self.firms
         uniq, inv, tot = markets._group_sum(rec["fid"], rec["amount"])
@@ -475,10 +511,12 @@ class Model(FirmsModel):
             shoppers.append(need[shop])
         need, skipped = np.concatenate(shoppers), np.concatenate(skipped)
         del shoppers
-        for part in self._pieces_of(skipped, 16 * self.CHUNK):     # look-ups in large pieces
+        self._snapshot_book_market()           # no firm's price or stock changes until the requests
+        for part in self._pieces_of(skipped, 16 * self.CHUNK):
             self._forget_dead_durable_sellers(part)
         del skipped
         picks = [self._durable_choices(part) for part in self._pieces_of(need, self.CHUNK)]
+        del self._book_tab
         buyers = np.concatenate([p[0] for p in picks])
         fid = np.concatenate([p[1] for p in picks])
         kp_buyers = np.concatenate([p[2] for p in picks])
@@ -509,9 +547,9 @@ class Model(FirmsModel):
         """Known D sellers (`known` = self.ds[who], with their market `sector`, fetched here when
         not given) of households `who` that no longer exist (sector -1) become empty entries."""
         if known is None:
-            known = self.ds[who]
-            cols, inv = self.market_info(known.reshape(-1))
-            sector = _market_rows(cols, inv.reshape(known.shape))["sector"]
+            rows = self.ds.rows[who]
+            known = self.book.ids_of(rows)
+            sector = self._market_of(known, rows)["sector"]
         r, k = np.nonzero((known >= 0) & (sector < 0))
         self.ds[who[r], k] = -1
 
@@ -521,13 +559,13 @@ class Model(FirmsModel):
         after paying. Forgets known sellers that no longer exist. Returns the buyers, the seller
         each asks, and each buyer's known sellers' prices (prices are fixed during the markets)."""
         Z = int(self.p.cand_d)
-        known_ids = self.ds[need]
-        extra, x_info, k_info = self._sector_candidates_block(self.part.lo + need, D, Z, 4, 3,
-                                                              also=known_ids)
-        cand = np.concatenate([known_ids, extra[:, :Z]], axis=1)
-        price = np.concatenate([k_info["price"], x_info["price"][:, :Z]], axis=1)   # inf: no firm
-        stock = np.concatenate([k_info["inv"], x_info["inv"][:, :Z]], axis=1)
-        self._forget_dead_durable_sellers(need, known_ids, k_info["sector"])
+        known_rows = self.ds.rows[need]
+        known_ids = self.book.ids_of(known_rows)
+        extra = self._sector_candidates_block(self.part.lo + need, D, Z, 4, 3)[:, :Z]
+        cand = np.concatenate([known_ids, extra], axis=1)
+        info = self._market_of(cand, np.concatenate([known_rows, self.book.find(extra)], axis=1))
+        price, stock = info["price"], info["inv"]                     # price inf: no firm
+        self._forget_dead_durable_sellers(need, known_ids, info["sector"][:, : self.KD])
         known_price = price[:, : self.KD].copy()
         price[stock < 1.0] = np.inf
         rows = np.arange(need.size)
@@ -899,8 +937,10 @@ class Model(FirmsModel):
 
     # 11. switching
     def _switch_sellers(self, m):
+        self._snapshot_book_market()      # after the labour phase: prices fixed, firms born and died
         for block in self._agent_chunks():
             self._switch_household_sellers(m, block)
+        del self._book_tab
         self._switch_suppliers(m)
 
     def _switch_household_sellers(self, m, block):
@@ -922,13 +962,15 @@ class Model(FirmsModel):
         rslot = np.argmax(((rbits[:, None] >> np.arange(self.KC, dtype=np.uint8)) & 1) > 0, axis=1)
         emp_slot = np.argmax(cs_rows[w] < 0, axis=1)
         target_slot = np.where(empty_any[w], emp_slot, np.where(rat[w], rslot, slot))
-        known = self.cs[who]
-        inc = known[np.arange(who.size), target_slot]
-        # the candidate and the incumbent's price in one exchange (price inf: no firm / dead)
-        cand, c_info, i_info = self._sector_candidates_block(self.part.lo + who, C, 1, 5, 3,
-                                                             also=inc[:, None])
-        cand = cand[:, 0]
-        p_inc, p_cand = i_info["price"][:, 0], c_info["price"][:, 0]
+        known_rows = self.cs.rows[who]
+        known = self.book.ids_of(known_rows)
+        inc_rows = known_rows[np.arange(who.size), target_slot]
+        inc = self.book.ids_of(inc_rows)
+        # the candidate's and the incumbent's price (inf: no firm / dead)
+        cand = self._sector_candidates_block(self.part.lo + who, C, 1, 5, 3)[:, 0]
+        price = self._market_of(np.concatenate([inc, cand]),
+                                np.concatenate([inc_rows, self.book.find(cand)]))["price"]
+        p_inc, p_cand = price[: who.size], price[who.size:]
         dup = (known == cand[:, None]).any(axis=1)
         better = p_cand < (1 - self.p.switch_gap) * p_inc
         do = (cand >= 0) & ~dup & (empty_any[w] | rat[w] | better)

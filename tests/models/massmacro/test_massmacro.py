@@ -401,3 +401,48 @@ def test_goods_utility_kernel_is_the_formula_with_libm_pow():
         gu.append(math.pow(X, t) * math.pow(omega - x * (1.0 / 2**40), 1 - t))
     assert np.array_equal(acc_c, kcore.exact_sum_parts(units))
     assert np.array_equal(acc_u, kcore.exact_sum_parts(np.array(gu)))
+
+
+def test_candidate_draw_kernel_is_the_uniform_stream():
+    """candidate_draws: draw t of requester r is min(floor(u N), N - 1), u = uniform(seed, MM_CAND,
+    r, step, t), for rounds starting at any draw t0."""
+    from hpcabm.kernels import massmacro as kmm
+    req = np.array([0, 7, 12345, 2**40 + 3], dtype=np.int64)
+    for N, t0, b in ((10, 0, 5), (2_500, 3, 4), (150_000_000, 1, 1), (3, 2, 0)):
+        got = kmm.candidate_draws(11, rng.MM_CAND, req, 64 * 7 + 5, t0, b, N)
+        want = np.empty((req.size, b), dtype=np.int64)
+        for j in range(b):
+            u = kcore.uniform(11, rng.MM_CAND, req, 64 * 7 + 5, t0 + j)
+            want[:, j] = np.minimum((u * N).astype(np.int64), N - 1)
+        assert got.shape == (req.size, b) and np.array_equal(got, want)
+
+
+def test_book_snapshot_gives_what_the_firms_say(run15):
+    """_market_of (the book snapshot of a phase) = asking the firms (market_info), for named
+    sellers, firms the book does not name, ids named only after the snapshot, dead firms and -1;
+    book.find adds nothing."""
+    m, _ = run15
+    fs = m.firms
+    live = fs.id[fs.id >= 0]
+    named = m.book.ids[: m.book.size]
+    m._snapshot_book_market()
+    unnamed = np.setdiff1d(live, named)[:5]
+    dead = np.array([named.max() + 10**9 * m.N, 3 * m.N + 1], dtype=np.int64)   # never founded
+    ids = np.concatenate([named[:50], unnamed, dead, [-1, -1]])
+    size = m.book.size
+    assert (m.book.find(unnamed) == -1).all() and m.book.size == size
+    late = m.book.rows_of(unnamed[:2])                     # named after the snapshot: fetched
+    assert (late >= 0).all()
+    for shape in ((ids.size,), (ids.size // 2, 2) if ids.size % 2 == 0 else (ids.size, 1)):
+        got = m._market_of(ids.reshape(shape))
+        cols, inv = m.market_info(ids)
+        want = {f: v.reshape(shape) for f, v in _market_rows_of(cols, inv).items()}
+        for f in ("sector", "price", "inv"):
+            assert got[f].shape == shape and np.array_equal(got[f], want[f]), f
+    assert (got["sector"].reshape(-1)[-4:] == -1).all() and np.isinf(got["price"].reshape(-1)[-4:]).all()
+    del m._book_tab
+
+
+def _market_rows_of(cols, inv):
+    from hpcabm.models.massmacro.model import _market_rows
+    return _market_rows(cols, inv)
