@@ -577,31 +577,42 @@ class Model(FirmsModel):
         afford = fin & (self.money[need] - cost >= self.p.durable_keep * self.ybar[need])
         return need[afford], cand[rows[afford], best[afford]], known_price[afford]
 
-    def _queue_at_firms(self, fids, key, agent):
-        """Requests queued per firm by (key, agent): the order, each request's firm slot (-1 for a
-        firm that no longer exists), its 0-based place in its firm's queue, and validity."""
-        s = self.firms.slots_of(fids).astype(np.int64)
-        order = np.lexsort((agent, key, s))
-        so = s[order]
-        return order, so, kmm.rank_within_groups(so), so >= 0
+    @staticmethod
+    def _first_in_queue(s, cap, key, agent):
+        """Per request to firm slot s (-1: the firm no longer exists), whether it is among the
+        first cap (its firm's capacity, given per request) of the firm's queue ordered by
+        (key, agent). Only firms with more requests than capacity > 0 are sorted: where every
+        request fits, or none, the order decides nothing."""
+        served = np.zeros(s.size, dtype=bool)
+        v = np.nonzero(s >= 0)[0]
+        _, inv = kcore.unique_ids(s[v])
+        count = np.bincount(inv)[inv]
+        c = cap[v]
+        served[v[count <= c]] = True
+        hard = v[(count > c) & (c > 0)]
+        if hard.size:
+            h = hard[np.lexsort((agent[hard], key[hard], s[hard]))]
+            served[h[kmm.rank_within_groups(s[h]) < cap[h]]] = True
+        return served
 
     def _serve_durable_requests(self, req):
         """Indivisible requests served in hash(seed, agent, month) order while stock lasts;
         returns the price paid (money units) or -1."""
         fs = self.firms
         out = np.full(req.size, -1, dtype=np.int64)
-        order, so, rank_in, valid = self._queue_at_firms(req["fid"], req["key"], req["agent"])
-        cap = np.zeros(so.size)
-        cap[valid] = np.floor(fs.inv[so[valid]])
-        served = valid & (rank_in < cap)
-        sv = so[served]
+        s = fs.slots_of(req["fid"]).astype(np.int64)
+        valid = s >= 0
+        cap = np.zeros(s.size)
+        cap[valid] = np.floor(fs.inv[s[valid]])
+        served = self._first_in_queue(s, cap, req["key"], req["agent"])
+        sv = s[served]
         price = np.rint(fs.price[sv]).astype(np.int64)
-        out[order[served]] = price
+        out[served] = price
         np.add.at(fs.cash, sv, price)
         np.add.at(fs.revenue, sv, price)
         np.add.at(fs.sales, sv, 1.0)
         np.add.at(fs.inv, sv, -1.0)
-        np.add.at(fs.unmet, so[valid & ~served], 1.0)
+        np.add.at(fs.unmet, s[valid & ~served], 1.0)
         return out
 
     # 6. perishable market: R rounds, equal split over sellers not yet found rationing
@@ -924,15 +935,17 @@ class Model(FirmsModel):
         firm accepts an applicant w.p. rho_c."""
         fs = self.firms
         out = np.zeros(app.size, dtype=np.int8)
-        order, so, rank_in, valid = self._queue_at_firms(app["fid"], app["prio"], app["agent"])
-        ss = np.maximum(so, 0)
+        s = fs.slots_of(app["fid"]).astype(np.int64)
+        valid = s >= 0
+        ss = np.maximum(s, 0)
         is_open = valid & (fs.signal[ss] > 0)
         vac = np.where(is_open, fs.vacancies[ss], 0)
-        closed_ok = kcore.uniform(self.seed, rng.MM_LOTTERY, app["agent"][order],
+        closed_ok = kcore.uniform(self.seed, rng.MM_LOTTERY, np.ascontiguousarray(app["agent"]),
                                   self.month * 7 + 3) < self.p.closed_accept
-        acc = (is_open & (rank_in < vac)) | (valid & ~is_open & closed_ok)
-        out[order] = acc
-        np.add.at(fs.vacancies, so[acc & is_open], -1)
+        acc = (is_open & self._first_in_queue(s, vac, app["prio"], app["agent"])) | \
+            (valid & ~is_open & closed_ok)
+        out[:] = acc
+        np.add.at(fs.vacancies, s[acc & is_open], -1)
         return out
 
     # 11. switching

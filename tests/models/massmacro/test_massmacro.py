@@ -446,3 +446,22 @@ def test_book_snapshot_gives_what_the_firms_say(run15):
 def _market_rows_of(cols, inv):
     from hpcabm.models.massmacro.model import _market_rows
     return _market_rows(cols, inv)
+
+
+def test_first_in_queue_equals_serving_the_whole_sorted_queue():
+    """_first_in_queue sorts only firms with more requests than capacity > 0; the served set is
+    that of sorting every queue by (key, agent) and serving the first cap (ties in key broken by
+    agent; requests to firms that no longer exist, slot -1, never served)."""
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(8)
+    for n, firms in ((0, 3), (1, 1), (50, 4), (5000, 300), (5000, 5000)):
+        s = r.integers(-1, firms, n).astype(np.int64)
+        cap_by_slot = r.integers(0, 6, firms).astype(np.float64)
+        cap = np.where(s >= 0, cap_by_slot[np.maximum(s, 0)], 0.0)
+        key = r.integers(0, 40, n).astype(np.float64)          # many ties: the agent decides
+        agent = r.permutation(n).astype(np.int64)
+        order = np.lexsort((agent, key, s))
+        rank_in = kmm.rank_within_groups(s[order])
+        want = np.zeros(n, dtype=bool)
+        want[order] = (s[order] >= 0) & (rank_in < cap[order])
+        assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
