@@ -530,3 +530,92 @@ def market_gather(const int32_t[::1] rows, const int8_t[::1] t_sector, const dou
                 sector[i] = -1
                 price[i] = inf
                 inv[i] = 0.0
+
+
+def switch_plan(uint64_t seed, uint64_t purpose, int64_t lo, int64_t start, int64_t stop,
+                uint64_t month, const int32_t[:, ::1] cs_rows, const uint8_t[::1] rationed,
+                const int32_t[:, ::1] ds_rows, double switch_price, double switch_ration):
+    """Which households of [start, stop) look for a new C seller this month, and where (note
+    sec. 3.10): with u_k = u01(seed, purpose, lo + i, month, k), a household with an empty entry
+    refills its first empty one; else one that had a seller ration it (bit k of rationed) and
+    u_1 < psi_q replaces the first such seller; else with u_0 < psi_p it compares the seller in
+    slot floor(u_2 K) with a candidate. Returns (who, slot, incumbent row, forced: the move
+    happens whenever a new candidate is found) and the households with an empty durable-seller
+    entry with their first empty slot."""
+    cdef Py_ssize_t i, k, n = stop - start, K = cs_rows.shape[1], KD = ds_rows.shape[1]
+    who_a = np.empty(n, dtype=np.int64)
+    slot_a = np.empty(n, dtype=np.int64)
+    inc_a = np.empty(n, dtype=np.int32)
+    forced_a = np.empty(n, dtype=np.uint8)
+    dn_a = np.empty(n, dtype=np.int64)
+    dslot_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] who = who_a, slot = slot_a, dn = dn_a, dslot = dslot_a
+    cdef int32_t[::1] inc = inc_a
+    cdef uint8_t[::1] forced = forced_a
+    cdef Py_ssize_t c = 0, d = 0
+    cdef uint64_t key
+    cdef double u0, u1, u2
+    cdef int64_t empty, rslot, t
+    cdef bint rat
+    with nogil:
+        for i in range(start, stop):
+            key = hp_key(seed, purpose, <uint64_t>(lo + i), month)
+            u0 = hp_u01(hp_draw(key, 0))
+            u1 = hp_u01(hp_draw(key, 1))
+            empty = -1
+            for k in range(K):
+                if cs_rows[i, k] < 0:
+                    empty = k
+                    break
+            rat = u1 < switch_ration and rationed[i] > 0
+            if u0 < switch_price or rat or empty >= 0:
+                if empty >= 0:
+                    t = empty
+                elif rat:
+                    rslot = 0
+                    for k in range(K):
+                        if (rationed[i] >> k) & 1:
+                            rslot = k
+                            break
+                    t = rslot
+                else:
+                    u2 = hp_u01(hp_draw(key, 2))
+                    t = <int64_t>(u2 * K)
+                    if t > K - 1:
+                        t = K - 1
+                who[c] = i
+                slot[c] = t
+                inc[c] = cs_rows[i, t]
+                forced[c] = empty >= 0 or rat
+                c += 1
+            for k in range(KD):
+                if ds_rows[i, k] < 0:
+                    dn[d] = i
+                    dslot[d] = k
+                    d += 1
+                    break
+    return who_a[:c], slot_a[:c], inc_a[:c], forced_a[:c], dn_a[:d], dslot_a[:d]
+
+
+def mark_named(const int32_t[:, ::1] rows, uint8_t[::1] named):
+    """named[r] = 1 for every book row r >= 0 in the lists `rows` (the seller book's compaction)."""
+    cdef Py_ssize_t i, k, n = rows.shape[0], K = rows.shape[1]
+    cdef int32_t r
+    with nogil:
+        for i in range(n):
+            for k in range(K):
+                r = rows[i, k]
+                if r >= 0:
+                    named[r] = 1
+
+
+def renumber_rows(int32_t[:, ::1] rows, const int32_t[::1] renum):
+    """rows[i, k] = renum[rows[i, k]] in place for rows >= 0 (-1 stays -1)."""
+    cdef Py_ssize_t i, k, n = rows.shape[0], K = rows.shape[1]
+    cdef int32_t r
+    with nogil:
+        for i in range(n):
+            for k in range(K):
+                r = rows[i, k]
+                if r >= 0:
+                    rows[i, k] = renum[r]

@@ -265,19 +265,16 @@ class SellerBook:
     def compact(self, *lists, min_garbage=0.25):
         """Drop rows that none of `lists` (int32 row arrays, renumbered in place) names, when at
         least min_garbage of the book is unnamed. Returns the number of rows dropped."""
-        named = np.zeros(self.size, dtype=bool)
+        named = np.zeros(self.size, dtype=np.uint8)
         for a in lists:
-            r = a[a >= 0]
-            named[r] = True
+            kmm.mark_named(a, named)
         keep = np.nonzero(named)[0]
         if self.size - keep.size < min_garbage * self.size or self.size == 0:
             return 0
         renum = np.full(self.size, -1, dtype=np.int32)
         renum[keep] = np.arange(keep.size, dtype=np.int32)
         for a in lists:
-            for c in range(0, a.shape[0], 1 << 16):          # bounded temporaries
-                blk = a[c:c + (1 << 16)]
-                blk[...] = np.where(blk >= 0, renum[np.maximum(blk, 0)], -1)
+            kmm.renumber_rows(a, renum)
         dropped = self.size - keep.size
         ids = self.ids[keep]
         self.ids = np.empty(max(16, keep.size + keep.size // 4), dtype=np.int64)

@@ -951,47 +951,31 @@ class Model(FirmsModel):
     # 11. switching
     def _switch_sellers(self, m):
         self._snapshot_book_market()      # after the labour phase: prices fixed, firms born and died
-        for block in self._agent_chunks():
-            self._switch_household_sellers(m, block)
+        for sl in self._agent_slices():
+            self._switch_household_sellers(m, sl)
         del self._book_tab
         self._switch_suppliers(m)
 
-    def _switch_household_sellers(self, m, block):
-        """Seller switching of the households in `block` (local indices; note sec. 3.10)."""
-        ids = self.part.lo + block
-        u1 = self._u(rng.MM_SWITCH, ids, m, 0)
-        u2 = self._u(rng.MM_SWITCH, ids, m, 1)
-        u3 = self._u(rng.MM_SWITCH, ids, m, 2)
-        # empty or dead entries are refilled; price comparison w.p. psi_p; rationing w.p. psi_q
-        price_cmp = u1 < self.p.switch_price
-        rat = (u2 < self.p.switch_ration) & (self.rationed[block] > 0)
-        cs_rows = self.cs.rows[block]
-        empty_any = (cs_rows < 0).any(axis=1)
-        w = np.nonzero(price_cmp | rat | empty_any)[0]
-        who = block[w]
-        slot = np.minimum((u3[w] * self.KC).astype(np.int64), self.KC - 1)
-        # rationing: replace a rationing seller (lowest index among those that rationed)
-        rbits = self.rationed[who]
-        rslot = np.argmax(((rbits[:, None] >> np.arange(self.KC, dtype=np.uint8)) & 1) > 0, axis=1)
-        emp_slot = np.argmax(cs_rows[w] < 0, axis=1)
-        target_slot = np.where(empty_any[w], emp_slot, np.where(rat[w], rslot, slot))
-        known_rows = self.cs.rows[who]
-        known = self.book.ids_of(known_rows)
-        inc_rows = known_rows[np.arange(who.size), target_slot]
+    def _switch_household_sellers(self, m, sl):
+        """Seller switching of the households of slice `sl` (note sec. 3.10): who looks, and at
+        which entry, is decided by kernel switch_plan; a candidate drawn proportional to employees
+        replaces the entry when it is new to the household and the entry was empty or rationing,
+        or the candidate is at least xi cheaper than the incumbent."""
+        who, slot, inc_rows, forced, dn, ds_slot = kmm.switch_plan(
+            self.seed, rng.MM_SWITCH, self.part.lo, sl.start, sl.stop, m, self.cs.rows,
+            self.rationed, self.ds.rows, self.p.switch_price, self.p.switch_ration)
         inc = self.book.ids_of(inc_rows)
         # the candidate's and the incumbent's price (inf: no firm / dead)
         cand = self._sector_candidates_block(self.part.lo + who, C, 1, 5, 3)[:, 0]
         price = self._market_of(np.concatenate([inc, cand]),
                                 np.concatenate([inc_rows, self.book.find(cand)]))["price"]
         p_inc, p_cand = price[: who.size], price[who.size:]
-        dup = (known == cand[:, None]).any(axis=1)
+        dup = (self.cs[who] == cand[:, None]).any(axis=1)
         better = p_cand < (1 - self.p.switch_gap) * p_inc
-        do = (cand >= 0) & ~dup & (empty_any[w] | rat[w] | better)
-        self.cs[who[do], target_slot[do]] = cand[do]
-        # durable list: refill empty entries
-        dn = block[(self.ds.rows[block] < 0).any(axis=1)]
+        do = (cand >= 0) & ~dup & ((forced > 0) | better)
+        self.cs[who[do], slot[do]] = cand[do]
+        # durable list: refill the first empty entry
         dc = self._sector_candidates_block(self.part.lo + dn, D, 1, 6, 3)[:, 0]
-        ds_slot = np.argmax(self.ds.rows[dn] < 0, axis=1)
         okd = dc >= 0
         self.ds[dn[okd], ds_slot[okd]] = dc[okd]
 
