@@ -4,6 +4,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t, uint64_t
 from libc.math cimport floor, pow
+from libc.stdlib cimport malloc, free, qsort
 
 cnp.import_array()
 
@@ -619,3 +620,78 @@ def renumber_rows(int32_t[:, ::1] rows, const int32_t[::1] renum):
                 r = rows[i, k]
                 if r >= 0:
                     rows[i, k] = renum[r]
+
+
+ctypedef struct _queued:
+    uint64_t key
+    int64_t agent
+    int64_t idx
+
+cdef int _queued_before(const void *pa, const void *pb) noexcept nogil:
+    cdef const _queued *a = <const _queued *>pa
+    cdef const _queued *b = <const _queued *>pb
+    if a.key != b.key:
+        return -1 if a.key < b.key else 1
+    if a.agent != b.agent:
+        return -1 if a.agent < b.agent else 1
+    return -1 if a.idx < b.idx else (1 if a.idx > b.idx else 0)
+
+
+def first_in_queue(const int64_t[::1] group, int64_t n_groups, const double[::1] cap,
+                   const uint64_t[::1] key, const int64_t[::1] agent):
+    """Per request of queue group[i] (0 .. n_groups - 1; one group per firm, every request of a
+    group with the same capacity cap[i]), whether it is among the first cap of its group ordered by
+    (key, agent, position): all of a group whose requests fit, none where cap <= 0, else the
+    first cap after sorting that group only."""
+    cdef Py_ssize_t i, j, n = group.shape[0]
+    served_a = np.zeros(n, dtype=np.uint8)
+    start_a = np.zeros(n_groups + 1, dtype=np.int64)
+    order_a = np.empty(n, dtype=np.int64)
+    cdef uint8_t[::1] served = served_a
+    cdef int64_t[::1] start = start_a
+    cdef int64_t[::1] order = order_a
+    cdef int64_t g, lo, hi, cnt, largest = 0
+    cdef double c
+    cdef _queued *buf
+    with nogil:
+        for i in range(n):
+            start[group[i] + 1] += 1
+        for g in range(n_groups):
+            if start[g + 1] > largest:
+                largest = start[g + 1]
+            start[g + 1] += start[g]
+        for i in range(n):                          # counting sort by group (stable)
+            g = group[i]
+            order[start[g]] = i
+            start[g] += 1
+        for g in range(n_groups - 1, -1, -1):       # back to group starts
+            start[g + 1] = start[g]
+        start[0] = 0
+        buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
+        if buf != NULL:
+            for g in range(n_groups):
+                lo = start[g]
+                hi = start[g + 1]
+                cnt = hi - lo
+                if cnt == 0:
+                    continue
+                c = cap[order[lo]]
+                if cnt <= c:
+                    for j in range(lo, hi):
+                        served[order[j]] = 1
+                elif c > 0:
+                    for j in range(cnt):
+                        i = order[lo + j]
+                        buf[j].key = key[i]
+                        buf[j].agent = agent[i]
+                        buf[j].idx = i
+                    qsort(buf, cnt, sizeof(_queued), _queued_before)
+                    for j in range(cnt):
+                        if j < c:
+                            served[buf[j].idx] = 1
+                        else:
+                            break
+            free(buf)
+    if buf == NULL:
+        raise MemoryError("first_in_queue")
+    return served_a.view(bool)

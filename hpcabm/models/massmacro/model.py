@@ -44,6 +44,16 @@ MM_SERIES = ("output_C", "output_D", "output_I", "wages", "unemployment_rate", "
 SPELL_BINS = 121     # completed unemployment spells of 0..119 months, and >= 120
 
 
+def _order_key(key):
+    """uint64 keys ordered as `key` (uint64 as is; float64 by the sign-flip of its bits, with
+    -0.0 taken as +0.0, so that equal floats stay equal)."""
+    if key.dtype == np.uint64:
+        return np.ascontiguousarray(key)
+    bits = (np.asarray(key, dtype=np.float64) + 0.0).view(np.uint64)
+    neg = (bits >> np.uint64(63)) == 1
+    return np.where(neg, ~bits, bits | np.uint64(1 << 63))
+
+
 def _market_rows(cols, at):
     """Columns (sector, price, inv) of cols[at] (at: rows of a market_info reply, any shape); where
     at < 0 (no firm) those of a firm that does not exist: sector -1, price inf, no stock."""
@@ -581,18 +591,14 @@ class Model(FirmsModel):
     def _first_in_queue(s, cap, key, agent):
         """Per request to firm slot s (-1: the firm no longer exists), whether it is among the
         first cap (its firm's capacity, given per request) of the firm's queue ordered by
-        (key, agent). Only firms with more requests than capacity > 0 are sorted: where every
-        request fits, or none, the order decides nothing."""
+        (key, agent) (uint64 or float64 keys). Only firms with more requests than capacity > 0
+        sort their queue (kernel first_in_queue): where every request fits, or none, the order
+        decides nothing."""
         served = np.zeros(s.size, dtype=bool)
         v = np.nonzero(s >= 0)[0]
-        _, inv = kcore.unique_ids(s[v])
-        count = np.bincount(inv)[inv]
-        c = cap[v]
-        served[v[count <= c]] = True
-        hard = v[(count > c) & (c > 0)]
-        if hard.size:
-            h = hard[np.lexsort((agent[hard], key[hard], s[hard]))]
-            served[h[kmm.rank_within_groups(s[h]) < cap[h]]] = True
+        uniq, group = kcore.unique_ids(s[v])
+        served[v] = kmm.first_in_queue(group, uniq.size, np.ascontiguousarray(cap[v], dtype=np.float64),
+                                       _order_key(key[v]), np.ascontiguousarray(agent[v], dtype=np.int64))
         return served
 
     def _serve_durable_requests(self, req):

@@ -465,3 +465,19 @@ def test_first_in_queue_equals_serving_the_whole_sorted_queue():
         want = np.zeros(n, dtype=bool)
         want[order] = (s[order] >= 0) & (rank_in < cap[order])
         assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
+
+
+def test_first_in_queue_float_keys_with_signs_zeros_and_ties():
+    """Float keys (activation times) order as floats: negative, -0.0 = +0.0 (then the agent
+    decides), ties."""
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(9)
+    n = 3000
+    s = r.integers(0, 40, n).astype(np.int64)
+    key = r.choice(np.array([-2.5, -1e-300, -0.0, 0.0, 1e-300, 0.25, 0.25, 3.0]), n)
+    agent = r.permutation(n).astype(np.int64)
+    cap = r.integers(0, 30, 40).astype(np.float64)[s]
+    order = np.lexsort((agent, key, s))
+    want = np.zeros(n, dtype=bool)
+    want[order] = kmm.rank_within_groups(s[order]) < cap[order]
+    assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
