@@ -294,19 +294,23 @@ class Model(FirmsModel):
         return self.fetch_summaries(firm_ids, self._serve_market_info)
 
     # -- market info of the firms this rank's seller book names -------------------------------
-    def _snapshot_book_market(self):
-        """Sector, price and stock of every firm the seller book names, fetched once per phase
-        in which no firm changes them (the durable choices; seller switching): one request per
-        (rank, firm) instead of one per (household block, firm). The phase's look-ups then read
-        this table (_market_of); the same values as asking the firms at the time."""
-        ids = self.book.ids[: self.book.size]
-        tab = {"sector": np.empty(ids.size, np.int8), "price": np.empty(ids.size),
-               "inv": np.empty(ids.size)}
-        for sl in self._slices(ids.size, markets.PIECE):
-            q = np.ascontiguousarray(ids[sl])
+    def _snapshot_book_market(self, lists):
+        """Sector, price and stock of every firm the seller lists `lists` (int32 book rows, e.g.
+        the households' durable sellers) name, fetched once per phase in which no firm changes
+        them (the durable choices; seller switching): one request per (rank, firm) instead of one
+        per (household block, firm). The phase's look-ups then read this table (_market_of); the
+        same values as asking the firms at the time. Rows not fetched have sector -2."""
+        named = np.zeros(self.book.size, dtype=np.uint8)
+        kmm.mark_named(lists, named)
+        rows = np.nonzero(named)[0]
+        del named
+        tab = {"sector": np.full(self.book.size, -2, np.int8), "price": np.empty(self.book.size),
+               "inv": np.empty(self.book.size)}
+        for sl in self._slices(rows.size, markets.PIECE):
+            q = np.ascontiguousarray(self.book.ids[rows[sl]])
             rep = self.comm.fetch(self.home(q), q, self._serve_market_info)
             for f in tab:
-                tab[f][sl] = rep[f]
+                tab[f][rows[sl]] = rep[f]
         self._book_tab = tab
 
     def _market_of(self, ids, rows=None):
@@ -321,7 +325,7 @@ class Model(FirmsModel):
         out = {"sector": np.empty(r.size, np.int8), "price": np.empty(r.size), "inv": np.empty(r.size)}
         kmm.market_gather(r, tab["sector"], tab["price"], tab["inv"], out["sector"], out["price"], out["inv"])
         flat = ids.reshape(-1)
-        miss = np.nonzero((flat >= 0) & ((r < 0) | (r >= tab["price"].size)))[0]
+        miss = np.nonzero((flat >= 0) & ((r < 0) | (r >= tab["price"].size) | (out["sector"] == -2)))[0]
         cols, inv = self.market_info(flat[miss])
         got = _market_rows(cols, inv)
         for f in out:
@@ -521,7 +525,7 @@ class Model(FirmsModel):
             shoppers.append(need[shop])
         need, skipped = np.concatenate(shoppers), np.concatenate(skipped)
         del shoppers
-        self._snapshot_book_market()           # no firm's price or stock changes until the requests
+        self._snapshot_book_market(self.ds.rows)   # no firm's price or stock changes until the requests
         for part in self._pieces_of(skipped, 16 * self.CHUNK):
             self._forget_dead_durable_sellers(part)
         del skipped
@@ -956,7 +960,7 @@ class Model(FirmsModel):
 
     # 11. switching
     def _switch_sellers(self, m):
-        self._snapshot_book_market()      # after the labour phase: prices fixed, firms born and died
+        self._snapshot_book_market(self.cs.rows)   # after the labour phase: prices fixed, firms born and died
         for sl in self._agent_slices():
             self._switch_household_sellers(m, sl)
         del self._book_tab

@@ -419,13 +419,14 @@ def test_candidate_draw_kernel_is_the_uniform_stream():
 
 def test_book_snapshot_gives_what_the_firms_say(run15):
     """_market_of (the book snapshot of a phase) = asking the firms (market_info), for named
-    sellers, firms the book does not name, ids named only after the snapshot, dead firms and -1;
+    sellers (in the snapshot or named only by lists it does not cover), firms the book does not
+    name, ids named only after the snapshot, dead firms and -1;
     book.find adds nothing."""
     m, _ = run15
     fs = m.firms
     live = fs.id[fs.id >= 0]
     named = m.book.ids[: m.book.size]
-    m._snapshot_book_market()
+    m._snapshot_book_market(m.ds.rows)             # covers the durable sellers only
     unnamed = np.setdiff1d(live, named)[:5]
     dead = np.array([named.max() + 10**9 * m.N, 3 * m.N + 1], dtype=np.int64)   # never founded
     ids = np.concatenate([named[:50], unnamed, dead, [-1, -1]])
