@@ -695,3 +695,86 @@ def first_in_queue(const int64_t[::1] group, int64_t n_groups, const double[::1]
     if buf == NULL:
         raise MemoryError("first_in_queue")
     return served_a.view(bool)
+
+
+
+def serve_orders_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
+                          const double[::1] price, const double[::1] inv, double[::1] unmet,
+                          int64_t[::1] scratch, double[::1] phi, double[::1] price_out):
+    """The sellers' side of a pro-rata order round for requests addressed by firm slot (-1: the
+    firm no longer exists) instead of firm id: the orders of all ranks (amounts >= 0) are summed
+    per slot in `scratch` (all zero before and after), then phi_f = min(1, Q_f p_f / M_f) and the
+    price go back to every request (phi -1, price 0 where the firm no longer exists), and the
+    unmet demand max(M_f - Q_f p_f, 0) / p_f is added once per firm. The arithmetic of
+    _serve_orders (which groups ids by hashing), NaN handling included."""
+    cdef Py_ssize_t i, n = slot.shape[0]
+    cdef int64_t s, t
+    cdef double p, value, d, r
+    cdef bint first
+    with nogil:
+        for i in range(n):
+            s = slot[i]
+            if s >= 0:
+                scratch[s] += amount[i]
+        for i in range(n):
+            s = slot[i]
+            if s < 0:
+                phi[i] = -1.0
+                price_out[i] = 0.0
+                continue
+            t = scratch[s]
+            first = t >= 0
+            if not first:
+                t = -t - 1                  # total of a firm already seen (stored as -t - 1)
+            p = price[s]
+            value = inv[s] * p
+            if t > 0:
+                r = value / <double>t
+                phi[i] = 1.0 if 1.0 <= r else r
+            else:
+                phi[i] = 1.0
+            price_out[i] = p
+            if first:
+                d = <double>t - value
+                if not (d >= 0.0 or d != d):
+                    d = 0.0
+                unmet[s] += d / p
+                scratch[s] = -t - 1
+        for i in range(n):
+            s = slot[i]
+            if s >= 0:
+                scratch[s] = 0
+
+
+def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
+                              int64_t[::1] cash, int64_t[::1] revenue, const double[::1] price,
+                              double[::1] sales, double[::1] inv, int64_t[::1] scratch):
+    """Payments addressed by firm slot (-1: ignored), summed per firm over all ranks in `scratch`
+    (zero before and after; amounts >= 0), then applied once per firm as _receive_payments does:
+    cash and revenue += M, sales += M / p, inv = max(inv - M / p, 0)."""
+    cdef Py_ssize_t i, n = slot.shape[0]
+    cdef int64_t s, t
+    cdef double units, q
+    with nogil:
+        for i in range(n):
+            s = slot[i]
+            if s >= 0:
+                scratch[s] += amount[i]
+        for i in range(n):
+            s = slot[i]
+            if s < 0:
+                continue
+            t = scratch[s]
+            if t < 0:
+                continue                    # applied already (marked -1)
+            cash[s] += t
+            revenue[s] += t
+            units = <double>t / price[s]
+            sales[s] += units
+            q = inv[s] - units
+            inv[s] = q if (q >= 0.0 or q != q) else 0.0
+            scratch[s] = -1
+        for i in range(n):
+            s = slot[i]
+            if s >= 0:
+                scratch[s] = 0

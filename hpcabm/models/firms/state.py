@@ -43,6 +43,7 @@ class FirmStore:
         self.head = np.full(max(count, 1), -1, dtype=np.int32)
         self._alloc(max(int(capacity), 16))
         self.n_live = 0
+        self.layout = 0          # changes whenever a firm may get another slot (add, remove, compact)
 
     def add_columns(self, extra_columns):
         """Add firm columns {name: (dtype, fill of a free slot)} to a live store (every slot gets
@@ -100,6 +101,7 @@ class FirmStore:
         self.birth[slots] = birth
         self.size_ref[slots] = size_ref
         self.n_live += ids.size
+        self.layout += 1
         return slots
 
     def remove(self, slots):
@@ -111,6 +113,7 @@ class FirmStore:
             if name != "id":
                 getattr(self, name)[slots] = self.fill.get(name, 0)
         self.n_live -= slots.size
+        self.layout += 1
 
     def slots_of(self, ids):
         return labour.fi_find(self.head, self.next, self.id, self.lo, self.N,
@@ -126,8 +129,8 @@ class FirmStore:
         """Rebuild with capacity ~1.25 x live firms when more than a third of the slots are free
         (tight: always, with ~1/16 spare, e.g. before wider columns are added). Column by column,
         so that the rebuild needs one column more than the store, not a second store. Slots
-        change (live firms get slots 0, 1, ... in founder order); nothing outside the store keeps
-        them."""
+        change (live firms get slots 0, 1, ... in founder order): `layout` changes, so anything that
+        kept slots (the perishable market's slot-addressed requests) can tell."""
         if not tight and 2 * self.capacity <= 3 * self.n_live + 2048:
             return
         s = self.live_slots()
@@ -148,6 +151,7 @@ class FirmStore:
         if not np.array_equal(slots, np.arange(k)):        # a fresh free list hands out 0, 1, ...
             raise AssertionError("firm store compaction: unexpected slot order")
         self.n_live = k
+        self.layout += 1
 
     def nbytes(self):
         return self.head.nbytes + self.next.nbytes + sum(getattr(self, c).nbytes for c in self.columns)

@@ -18,6 +18,7 @@ from hpcabm.models.firms.state import founder_of
 
 ORDER = np.dtype([("fid", "i8"), ("amount", "i8")])
 FILL = np.dtype([("phi", "f8"), ("price", "f8")])
+SLOT_ORDER = np.dtype([("slot", "i8"), ("amount", "i8")])     # an order or payment by firm slot
 PIECE = 1 << 20     # requests per rank in one piece of an order round (bounds the exchange buffers)
 ROUNDS_FROM = 1 << 22   # agents per rank from which candidate draws are fetched in two rounds
 
@@ -307,9 +308,11 @@ class SellerLists:
         return self.book.ids_of(self.rows)
 
 
-def buyers_round_rows(model, book, seller_rows, active, left, units, rationed):
+def buyers_round_rows(model, book, seller_rows, active, left, units, rationed, row_slot=None):
     """buyers_round for sellers named by SellerBook rows (int32): orders summed per row in one
-    pass without hashing, the same requests, replies and arithmetic (tested equal)."""
+    pass without hashing, the same requests, replies and arithmetic (tested equal). row_slot:
+    each row's firm slot at its home (model.market_slots), so that the requests and payments
+    are addressed by slot and the homes need no id look-up."""
     tot = np.zeros(book.size, dtype=np.int64)
     kmm.round_orders_rows(seller_rows, active, left, tot)
     hit = np.flatnonzero(tot)
@@ -318,10 +321,24 @@ def buyers_round_rows(model, book, seller_rows, active, left, units, rationed):
     fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
     for idx in pieces:
         h = hit[idx]
-        fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
+        if row_slot is None:
+            fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
+        else:
+            req = np.empty(idx.size, dtype=SLOT_ORDER)
+            req["slot"] = row_slot[h]
+            req["amount"] = tot[h]
+            rep = model.comm.fetch(model.home(fids[idx]), req, model._serve_orders_at_slots)
+            fill[h, 0], fill[h, 1] = rep["phi"], rep["price"]
     paid = tot                                          # reused: the orders are no longer needed
     paid[:] = 0
     kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed)
     del fill
     for idx in pieces:
-        _pay_sellers(model, fids[idx], paid[hit[idx]])
+        if row_slot is None:
+            _pay_sellers(model, fids[idx], paid[hit[idx]])
+        else:
+            pay = np.empty(idx.size, dtype=SLOT_ORDER)
+            pay["slot"] = row_slot[hit[idx]]
+            pay["amount"] = paid[hit[idx]]
+            recv, _ = model.comm.exchange(model.home(fids[idx]), pay)
+            model._receive_payments_at_slots(recv)

@@ -351,6 +351,47 @@ class Model(FirmsModel):
         out["price"] = p[inv]
         return out
 
+    # -- the perishable market's requests addressed by firm slot ------------------------------
+    def market_slots(self, lists):
+        """Each book row named by `lists`: its firm's slot at the firm's home (-1: no such firm
+        any more), fetched once for a phase in which no firm is added, removed or moved (the
+        perishable market), with the homes' slot-sum scratch. Other rows: -1."""
+        named = np.zeros(self.book.size, dtype=np.uint8)
+        kmm.mark_named(lists, named)
+        rows = np.nonzero(named)[0]
+        del named
+        row_slot = np.full(self.book.size, -1, dtype=np.int64)
+        fs = self.firms
+
+        def serve(q):
+            return fs.slots_of(q).astype(np.int64)
+        for sl in self._slices(rows.size, markets.PIECE):
+            q = np.ascontiguousarray(self.book.ids[rows[sl]])
+            row_slot[rows[sl]] = self.comm.fetch(self.home(q), q, serve)
+        self._slot_layout = fs.layout                  # the slots hold while this does not change
+        self._slot_scratch = np.zeros(fs.capacity, dtype=np.int64)
+        return row_slot
+
+    def _check_slot_layout(self):
+        if self.firms.layout != self._slot_layout:
+            raise AssertionError("firm slots changed while requests were addressed by slot")
+
+    def _serve_orders_at_slots(self, rec):
+        self._check_slot_layout()
+        fs = self.firms
+        out = np.empty(rec.size, dtype=markets.FILL)
+        phi, price = np.empty(rec.size), np.empty(rec.size)
+        kmm.serve_orders_at_slots(np.ascontiguousarray(rec["slot"]), np.ascontiguousarray(rec["amount"]),
+                                  fs.price, fs.inv, fs.unmet, self._slot_scratch, phi, price)
+        out["phi"], out["price"] = phi, price
+        return out
+
+    def _receive_payments_at_slots(self, rec):
+        self._check_slot_layout()
+        fs = self.firms
+        kmm.receive_payments_at_slots(np.ascontiguousarray(rec["slot"]), np.ascontiguousarray(rec["amount"]),
+                                      fs.cash, fs.revenue, fs.price, fs.sales, fs.inv, self._slot_scratch)
+
     def _receive_payments(self, rec):
         fs = self.firms
         if rec.size == 0:
@@ -637,8 +678,11 @@ class Model(FirmsModel):
         active = np.empty(self.part.count, dtype=np.uint8)
         for sl in self._agent_slices():
             active[sl] = markets.bitset(self.cs.rows[sl] >= 0)
+        row_slot = self.market_slots(self.cs.rows)
         for _ in range(int(self.p.rounds_c)):
-            markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed)
+            markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed,
+                                      row_slot)
+        del row_slot, self._slot_scratch
         self.money += left
         return units
 

@@ -161,13 +161,13 @@ def test_seller_book_rows_name_the_same_firms_through_growth_and_compaction():
 
 
 def test_buyers_round_kernel_equals_its_numpy_twin():
-    """The C market's two-pass kernel rounds (on firm ids, and on int32 rows of the per-rank seller
-    book, the model's path) against order_round:
+    """The C market's two-pass kernel rounds (on firm ids, on int32 rows of the per-rank seller
+    book, and on rows with requests addressed by firm slot, the model's path) against order_round:
     payments, units, rationing bits, forgotten dead sellers and firm accounts, bit for bit, with
     rationing sellers, dead sellers, empty list entries and budgets smaller than the list."""
     text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
     models = []
-    for _ in range(3):
+    for _ in range(4):
         m = Model(load_config(text=text), Comm())
         m.initialize()
         m.step()
@@ -181,19 +181,22 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
     budget = g.integers(0, int(models[0].unit) // 2, models[0].part.count)
     budget[::13] = g.integers(0, 4, budget[::13].size)           # fewer money units than sellers
     out, lists = [], []
-    for m, fn in zip(models, (markets.buyers_round, markets.buyers_round_numpy, "rows")):
+    for m, fn in zip(models, (markets.buyers_round, markets.buyers_round_numpy, "rows", "slots")):
         left = budget.astype(np.int64).copy()
         units = np.zeros(m.part.count)
         m.rationed[:] = 0
         ids = m.cs.ids()
         active = markets.bitset(ids >= 0)
+        row_slot = m.market_slots(m.cs.rows) if fn == "slots" else None
         for _ in range(3):
-            if fn == "rows":            # the market's own path: int32 rows of the seller book
-                markets.buyers_round_rows(m, m.book, m.cs.rows, active, left, units, m.rationed)
+            if fn in ("rows", "slots"):     # the market's own path: int32 rows of the seller book
+                markets.buyers_round_rows(m, m.book, m.cs.rows, active, left, units, m.rationed, row_slot)
             else:
                 fn(m, ids, active, left, units, m.rationed)
+        if fn == "slots":
+            assert (m._slot_scratch == 0).all()                   # left clean for the next round
         out.append((left, units, active))
-        lists.append(m.cs.ids() if fn == "rows" else ids)
+        lists.append(m.cs.ids() if fn in ("rows", "slots") else ids)
     a = models[0]
     for m, (lb, ub, ab), ids in zip(models[1:], out[1:], lists[1:]):
         la, ua, aa = out[0]
@@ -203,6 +206,14 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
             assert getattr(a.firms, col).tobytes() == getattr(m.firms, col).tobytes(), col
     assert 0.05 < (a.rationed > 0).mean() < 0.95
     assert (lists[0][::7, 1] == -1).mean() > 0.5                # forgotten once ordered from
+    # slots are only good while no firm moves: a store change in between is caught
+    m = models[3]
+    m.market_slots(m.cs.rows)
+    m.firms.add(np.array([(m.month + 5) * m.N + 1]), birth=m.month)
+    with pytest.raises(AssertionError, match="firm slots changed"):
+        markets.buyers_round_rows(m, m.book, m.cs.rows, markets.bitset(m.cs.rows >= 0),
+                                  budget.astype(np.int64).copy(), np.zeros(m.part.count),
+                                  m.rationed, np.zeros(m.book.size, dtype=np.int64))
 
 
 def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
@@ -482,3 +493,46 @@ def test_first_in_queue_float_keys_with_signs_zeros_and_ties():
     want = np.zeros(n, dtype=bool)
     want[order] = kmm.rank_within_groups(s[order]) < cap[order]
     assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
+
+
+def test_slot_addressed_serving_sums_all_ranks_requests_once_per_firm():
+    """serve_orders_at_slots / receive_payments_at_slots with several requests per firm (one per
+    rank in the model) and slots -1 (firms gone): the id path's arithmetic on per-firm totals,
+    applied once per firm; the scratch is left zero."""
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(12)
+    nf, n = 50, 400
+    slot = r.integers(-1, nf, n).astype(np.int64)
+    amount = r.integers(0, 10**6, n).astype(np.int64)
+    amount[::17] = 0
+    price = r.random(nf) * 100 + 1
+    inv = r.random(nf) * 4000
+    inv[::5] = 0.0
+    unmet0 = r.random(nf)
+    tot = np.bincount(slot[slot >= 0], weights=amount[slot >= 0], minlength=nf).astype(np.int64)
+    seen = np.unique(slot[slot >= 0])
+    # orders (as _serve_orders)
+    value = inv * price
+    phi_f = np.where(tot > 0, np.minimum(1.0, value / np.maximum(tot, 1)), 1.0)
+    want_unmet = unmet0.copy()
+    want_unmet[seen] += np.maximum(tot[seen] - value[seen], 0.0) / price[seen]
+    scratch = np.zeros(nf, dtype=np.int64)
+    unmet = unmet0.copy()
+    phi, p = np.empty(n), np.empty(n)
+    kmm.serve_orders_at_slots(slot, amount, price, inv, unmet, scratch, phi, p)
+    ok = slot >= 0
+    assert np.array_equal(phi[ok], phi_f[slot[ok]]) and np.array_equal(p[ok], price[slot[ok]])
+    assert (phi[~ok] == -1).all() and (p[~ok] == 0).all()
+    assert unmet.tobytes() == want_unmet.tobytes() and (scratch == 0).all()
+    # payments (as _receive_payments)
+    cash = r.integers(0, 10**9, nf).astype(np.int64)
+    rev, sales, inv2 = cash.copy() // 3, r.random(nf), inv.copy()
+    wc, wr, ws, wi = cash.copy(), rev.copy(), sales.copy(), inv2.copy()
+    wc[seen] += tot[seen]
+    wr[seen] += tot[seen]
+    units = tot[seen] / price[seen]
+    ws[seen] += units
+    wi[seen] = np.maximum(wi[seen] - units, 0.0)
+    kmm.receive_payments_at_slots(slot, amount, cash, rev, price, sales, inv2, scratch)
+    assert np.array_equal(cash, wc) and np.array_equal(rev, wr)
+    assert sales.tobytes() == ws.tobytes() and inv2.tobytes() == wi.tobytes() and (scratch == 0).all()
