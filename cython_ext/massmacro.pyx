@@ -637,33 +637,58 @@ cdef int _queued_before(const void *pa, const void *pb) noexcept nogil:
     return -1 if a.idx < b.idx else (1 if a.idx > b.idx else 0)
 
 
-def first_in_queue(const int64_t[::1] group, int64_t n_groups, const double[::1] cap,
+def first_in_queue(const int64_t[::1] slot, int64_t n_slots, const double[::1] cap,
                    const uint64_t[::1] key, const int64_t[::1] agent):
-    """Per request of queue group[i] (0 .. n_groups - 1; one group per firm, every request of a
-    group with the same capacity cap[i]), whether it is among the first cap of its group ordered by
-    (key, agent, position): all of a group whose requests fit, none where cap <= 0, else the
-    first cap after sorting that group only."""
-    cdef Py_ssize_t i, j, n = group.shape[0]
+    """Per request to firm slot[i] (0 .. n_slots - 1; -1: the firm no longer exists, never
+    served), whether it is among the first cap[i] (the firm's capacity, the same for all its
+    requests) of its firm's queue ordered by (key, agent, position): all of a firm whose
+    requests fit, none where cap <= 0, else the first cap after sorting that firm's queue only.
+    Requests are grouped by firm through a table of n_slots entries (no hashing)."""
+    cdef Py_ssize_t i, j, n = slot.shape[0]
     served_a = np.zeros(n, dtype=np.uint8)
-    start_a = np.zeros(n_groups + 1, dtype=np.int64)
-    order_a = np.empty(n, dtype=np.int64)
+    group_a = np.empty(n, dtype=np.int64)
     cdef uint8_t[::1] served = served_a
-    cdef int64_t[::1] start = start_a
-    cdef int64_t[::1] order = order_a
-    cdef int64_t g, lo, hi, cnt, largest = 0
+    cdef int64_t[::1] group = group_a
+    cdef int64_t g, lo, hi, cnt, largest = 0, n_groups = 0, s
     cdef double c
-    cdef _queued *buf
+    cdef _queued *buf = NULL
+    cdef int64_t *table = <int64_t *>malloc((n_slots if n_slots > 0 else 1) * sizeof(int64_t))
+    cdef int64_t *start = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    cdef int64_t *order = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
+    if table == NULL or start == NULL or order == NULL:
+        free(table)
+        free(start)
+        free(order)
+        raise MemoryError("first_in_queue")
     with nogil:
+        for j in range(n_slots):
+            table[j] = -1
+        for i in range(n):                          # firms numbered in order of first request
+            s = slot[i]
+            if s < 0:
+                group[i] = -1
+                continue
+            g = table[s]
+            if g < 0:
+                g = n_groups
+                table[s] = g
+                n_groups += 1
+            group[i] = g
+        free(table)
+        for g in range(n_groups + 1):
+            start[g] = 0
         for i in range(n):
-            start[group[i] + 1] += 1
+            if group[i] >= 0:
+                start[group[i] + 1] += 1
         for g in range(n_groups):
             if start[g + 1] > largest:
                 largest = start[g + 1]
             start[g + 1] += start[g]
-        for i in range(n):                          # counting sort by group (stable)
+        for i in range(n):                          # counting sort by firm (stable)
             g = group[i]
-            order[start[g]] = i
-            start[g] += 1
+            if g >= 0:
+                order[start[g]] = i
+                start[g] += 1
         for g in range(n_groups - 1, -1, -1):       # back to group starts
             start[g + 1] = start[g]
         start[0] = 0
@@ -673,8 +698,6 @@ def first_in_queue(const int64_t[::1] group, int64_t n_groups, const double[::1]
                 lo = start[g]
                 hi = start[g + 1]
                 cnt = hi - lo
-                if cnt == 0:
-                    continue
                 c = cap[order[lo]]
                 if cnt <= c:
                     for j in range(lo, hi):
@@ -692,9 +715,24 @@ def first_in_queue(const int64_t[::1] group, int64_t n_groups, const double[::1]
                         else:
                             break
             free(buf)
+        free(start)
+        free(order)
     if buf == NULL:
         raise MemoryError("first_in_queue")
     return served_a.view(bool)
+
+
+def forget_dead_rows(int32_t[:, ::1] rows, const int64_t[::1] who, const int8_t[::1] t_sector):
+    """Seller-list entries (book rows) of households `who` whose firm no longer exists (sector -1
+    in a book snapshot's table) become empty (-1), in place."""
+    cdef Py_ssize_t i, k, n = who.shape[0], K = rows.shape[1], size = t_sector.shape[0]
+    cdef int32_t r
+    with nogil:
+        for i in range(n):
+            for k in range(K):
+                r = rows[who[i], k]
+                if 0 <= r < size and t_sector[r] == -1:
+                    rows[who[i], k] = -1
 
 
 

@@ -44,6 +44,17 @@ MM_SERIES = ("output_C", "output_D", "output_I", "wages", "unemployment_rate", "
 SPELL_BINS = 121     # completed unemployment spells of 0..119 months, and >= 120
 
 
+def first_in_queue(s, n_slots, cap, key, agent):
+    """Per request to firm slot s (0 .. n_slots - 1; -1: the firm no longer exists), whether it
+    is among the first cap (its firm's capacity, given per request) of the firm's queue ordered
+    by (key, agent) (uint64 or float64 keys). Only firms with more requests than capacity > 0
+    sort their queue (kernel first_in_queue): where every request fits, or none, the order
+    decides nothing."""
+    return kmm.first_in_queue(np.ascontiguousarray(s, dtype=np.int64), int(n_slots),
+                              np.ascontiguousarray(cap, dtype=np.float64), _order_key(key),
+                              np.ascontiguousarray(agent, dtype=np.int64))
+
+
 def _order_key(key):
     """uint64 keys ordered as `key` (uint64 as is; float64 by the sign-flip of its bits, with
     -0.0 taken as +0.0, so that equal floats stay equal)."""
@@ -598,15 +609,11 @@ class Model(FirmsModel):
         r = np.nonzero(~already)[0]
         self.ds[b[r], slot[r]] = used[r]
 
-    def _forget_dead_durable_sellers(self, who, known=None, sector=None):
-        """Known D sellers (`known` = self.ds[who], with their market `sector`, fetched here when
-        not given) of households `who` that no longer exist (sector -1) become empty entries."""
-        if known is None:
-            rows = self.ds.rows[who]
-            known = self.book.ids_of(rows)
-            sector = self._market_of(known, rows)["sector"]
-        r, k = np.nonzero((known >= 0) & (sector < 0))
-        self.ds[who[r], k] = -1
+    def _forget_dead_durable_sellers(self, who):
+        """Known D sellers of households `who` that no longer exist (sector -1 in the phase's book
+        snapshot, which holds every firm the durable lists name) become empty entries."""
+        kmm.forget_dead_rows(self.ds.rows, np.ascontiguousarray(who, dtype=np.int64),
+                             self._book_tab["sector"])
 
     def _durable_choices(self, need):
         """The durable choice of households `need` (local indices, no durable): the cheapest of
@@ -620,7 +627,7 @@ class Model(FirmsModel):
         cand = np.concatenate([known_ids, extra], axis=1)
         info = self._market_of(cand, np.concatenate([known_rows, self.book.find(extra)], axis=1))
         price, stock = info["price"], info["inv"]                     # price inf: no firm
-        self._forget_dead_durable_sellers(need, known_ids, info["sector"][:, : self.KD])
+        self._forget_dead_durable_sellers(need)
         known_price = price[:, : self.KD].copy()
         price[stock < 1.0] = np.inf
         rows = np.arange(need.size)
@@ -632,19 +639,8 @@ class Model(FirmsModel):
         afford = fin & (self.money[need] - cost >= self.p.durable_keep * self.ybar[need])
         return need[afford], cand[rows[afford], best[afford]], known_price[afford]
 
-    @staticmethod
-    def _first_in_queue(s, cap, key, agent):
-        """Per request to firm slot s (-1: the firm no longer exists), whether it is among the
-        first cap (its firm's capacity, given per request) of the firm's queue ordered by
-        (key, agent) (uint64 or float64 keys). Only firms with more requests than capacity > 0
-        sort their queue (kernel first_in_queue): where every request fits, or none, the order
-        decides nothing."""
-        served = np.zeros(s.size, dtype=bool)
-        v = np.nonzero(s >= 0)[0]
-        uniq, group = kcore.unique_ids(s[v])
-        served[v] = kmm.first_in_queue(group, uniq.size, np.ascontiguousarray(cap[v], dtype=np.float64),
-                                       _order_key(key[v]), np.ascontiguousarray(agent[v], dtype=np.int64))
-        return served
+    def _first_in_queue(self, s, cap, key, agent):
+        return first_in_queue(s, self.firms.capacity, cap, key, agent)
 
     def _serve_durable_requests(self, req):
         """Indivisible requests served in hash(seed, agent, month) order while stock lasts;

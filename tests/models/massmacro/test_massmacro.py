@@ -10,7 +10,7 @@ from hpcabm.kernels import core as kcore
 from hpcabm.models.firms import Model as FirmsModel
 from hpcabm.models.massmacro import Model
 from hpcabm.models.massmacro import markets
-from hpcabm.models.massmacro.model import C, D, DREQ, I
+from hpcabm.models.massmacro.model import C, D, DREQ, I, first_in_queue
 
 CFG = "model: massmacro\nagents: 2500\nmonths: 15\nseed: 4\nfirms: {substeps: 5}\n"
 
@@ -476,7 +476,7 @@ def test_first_in_queue_equals_serving_the_whole_sorted_queue():
         rank_in = kmm.rank_within_groups(s[order])
         want = np.zeros(n, dtype=bool)
         want[order] = (s[order] >= 0) & (rank_in < cap[order])
-        assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
+        assert np.array_equal(first_in_queue(s, firms, cap, key, agent), want)
 
 
 def test_first_in_queue_float_keys_with_signs_zeros_and_ties():
@@ -492,7 +492,7 @@ def test_first_in_queue_float_keys_with_signs_zeros_and_ties():
     order = np.lexsort((agent, key, s))
     want = np.zeros(n, dtype=bool)
     want[order] = kmm.rank_within_groups(s[order]) < cap[order]
-    assert np.array_equal(Model._first_in_queue(s, cap, key, agent), want)
+    assert np.array_equal(first_in_queue(s, 40, cap, key, agent), want)
 
 
 def test_slot_addressed_serving_sums_all_ranks_requests_once_per_firm():
