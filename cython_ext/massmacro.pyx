@@ -319,15 +319,18 @@ def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
 
 def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                       const double[:, ::1] fill, int64_t[::1] paid,
-                      double[::1] units, uint8_t[::1] rationed):
+                      double[::1] units, uint8_t[::1] rationed, int64_t[::1] next_tot=None):
     """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi = fill[row, 0]
     (-1: the seller no longer exists) and price = fill[row, 1] (side by side: one cache line per
-    row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row]."""
+    row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row].
+    With next_tot, each buyer's orders of the next round (round_orders_rows on its settled budget
+    and sellers) are summed into next_tot in the same pass."""
     cdef Py_ssize_t i, n = seller.shape[0]
     cdef int k, K = seller.shape[1], na
     cdef int64_t per, spent
     cdef int32_t j
     cdef double acc
+    cdef bint chain = next_tot is not None
     with nogil:
         for i in range(n):
             if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
@@ -336,6 +339,8 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
                     if j >= 0:
                         hp_prefetch_r(&fill[j, 0])
                         hp_prefetch_w(&paid[j])
+                        if chain:
+                            hp_prefetch_w(&next_tot[j])
             na = _popcount8(active[i])
             per = left[i] // na if na > 0 else 0
             if per <= 0:
@@ -351,6 +356,17 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
                     seller[i, k] = -1
             left[i] -= spent
             units[i] += acc
+            if chain:                       # the next round's orders (round_orders_rows)
+                na = _popcount8(active[i])
+                if na == 0:
+                    continue
+                per = left[i] // na
+                if per <= 0:
+                    continue
+                for k in range(K):
+                    j = seller[i, k]
+                    if j >= 0 and (active[i] >> k) & 1:
+                        next_tot[j] += per
 
 
 cdef extern from "hp_rng.h":

@@ -309,36 +309,46 @@ class SellerLists:
 
 
 def buyers_round_rows(model, book, seller_rows, active, left, units, rationed, row_slot=None):
-    """buyers_round for sellers named by SellerBook rows (int32): orders summed per row in one
-    pass without hashing, the same requests, replies and arithmetic (tested equal). row_slot:
-    each row's firm slot at its home (model.market_slots), so that the requests and payments
-    are addressed by slot and the homes need no id look-up."""
+    """One buyers_round for sellers named by SellerBook rows (buyers_rounds_rows with one round)."""
+    buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, 1, row_slot)
+
+
+def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, rounds,
+                       row_slot=None):
+    """`rounds` buyers_rounds for sellers named by SellerBook rows (int32): orders summed per row
+    without hashing, the same requests, replies and arithmetic (tested equal); each round's
+    settlement pass also sums the next round's orders (a buyer's orders depend on its own budget
+    and sellers only). row_slot: each row's firm slot at its home (model.market_slots), so that
+    requests and payments are addressed by slot and the homes need no id look-up."""
     tot = np.zeros(book.size, dtype=np.int64)
     kmm.round_orders_rows(seller_rows, active, left, tot)
-    hit = np.flatnonzero(tot)
-    fids = book.ids[hit]
-    pieces = firm_pieces(model, fids)
-    fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
-    for idx in pieces:
-        h = hit[idx]
-        if row_slot is None:
-            fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
-        else:
-            req = np.empty(idx.size, dtype=SLOT_ORDER)
-            req["slot"] = row_slot[h]
-            req["amount"] = tot[h]
-            rep = model.comm.fetch(model.home(fids[idx]), req, model._serve_orders_at_slots)
-            fill[h, 0], fill[h, 1] = rep["phi"], rep["price"]
-    paid = tot                                          # reused: the orders are no longer needed
-    paid[:] = 0
-    kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed)
-    del fill
-    for idx in pieces:
-        if row_slot is None:
-            _pay_sellers(model, fids[idx], paid[hit[idx]])
-        else:
-            pay = np.empty(idx.size, dtype=SLOT_ORDER)
-            pay["slot"] = row_slot[hit[idx]]
-            pay["amount"] = paid[hit[idx]]
-            recv, _ = model.comm.exchange(model.home(fids[idx]), pay)
-            model._receive_payments_at_slots(recv)
+    for r in range(rounds):
+        hit = np.flatnonzero(tot)
+        fids = book.ids[hit]
+        pieces = firm_pieces(model, fids)
+        fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
+        for idx in pieces:
+            h = hit[idx]
+            if row_slot is None:
+                fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
+            else:
+                req = np.empty(idx.size, dtype=SLOT_ORDER)
+                req["slot"] = row_slot[h]
+                req["amount"] = tot[h]
+                rep = model.comm.fetch(model.home(fids[idx]), req, model._serve_orders_at_slots)
+                fill[h, 0], fill[h, 1] = rep["phi"], rep["price"]
+        paid = tot                                          # reused: these orders are sent
+        paid[:] = 0
+        nxt = np.zeros(book.size, dtype=np.int64) if r + 1 < rounds else None
+        kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed, nxt)
+        del fill
+        for idx in pieces:
+            if row_slot is None:
+                _pay_sellers(model, fids[idx], paid[hit[idx]])
+            else:
+                pay = np.empty(idx.size, dtype=SLOT_ORDER)
+                pay["slot"] = row_slot[hit[idx]]
+                pay["amount"] = paid[hit[idx]]
+                recv, _ = model.comm.exchange(model.home(fids[idx]), pay)
+                model._receive_payments_at_slots(recv)
+        tot = nxt

@@ -675,9 +675,8 @@ class Model(FirmsModel):
         for sl in self._agent_slices():
             active[sl] = markets.bitset(self.cs.rows[sl] >= 0)
         row_slot = self.market_slots(self.cs.rows)
-        for _ in range(int(self.p.rounds_c)):
-            markets.buyers_round_rows(self, self.book, self.cs.rows, active, left, units, self.rationed,
-                                      row_slot)
+        markets.buyers_rounds_rows(self, self.book, self.cs.rows, active, left, units, self.rationed,
+                                   int(self.p.rounds_c), row_slot)
         del row_slot, self._slot_scratch
         self.money += left
         return units

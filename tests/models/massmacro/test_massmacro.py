@@ -162,7 +162,8 @@ def test_seller_book_rows_name_the_same_firms_through_growth_and_compaction():
 
 def test_buyers_round_kernel_equals_its_numpy_twin():
     """The C market's two-pass kernel rounds (on firm ids, on int32 rows of the per-rank seller
-    book, and on rows with requests addressed by firm slot, the model's path) against order_round:
+    book, and the model's path: three rounds chained (each settlement pass sums the next round's
+    orders) with requests addressed by firm slot) against order_round:
     payments, units, rationing bits, forgotten dead sellers and firm accounts, bit for bit, with
     rationing sellers, dead sellers, empty list entries and budgets smaller than the list."""
     text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
@@ -187,10 +188,12 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
         m.rationed[:] = 0
         ids = m.cs.ids()
         active = markets.bitset(ids >= 0)
-        row_slot = m.market_slots(m.cs.rows) if fn == "slots" else None
-        for _ in range(3):
-            if fn in ("rows", "slots"):     # the market's own path: int32 rows of the seller book
-                markets.buyers_round_rows(m, m.book, m.cs.rows, active, left, units, m.rationed, row_slot)
+        if fn == "slots":               # the market's own path: three chained rounds by slot
+            row_slot = m.market_slots(m.cs.rows)
+            markets.buyers_rounds_rows(m, m.book, m.cs.rows, active, left, units, m.rationed, 3, row_slot)
+        for _ in range(3 if fn != "slots" else 0):
+            if fn == "rows":            # int32 rows of the seller book, one round at a time
+                markets.buyers_round_rows(m, m.book, m.cs.rows, active, left, units, m.rationed)
             else:
                 fn(m, ids, active, left, units, m.rationed)
         if fn == "slots":
