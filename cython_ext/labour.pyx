@@ -383,3 +383,44 @@ def accumulate_utility(const double[::1] theta, const int64_t[::1] efx, const do
         for i in range(n):
             e = <double>efx[i] * (1.0 / 1099511627776.0)
             hp_acc_add(&acc_u[0, 0], pow(share[i], theta[i]) * pow(omega - e, 1.0 - theta[i]))
+
+
+def firm_rows_local(const int64_t[::1] firm, const int32_t[::1] head, const int32_t[::1] nxt,
+                    const int64_t[::1] fid, int64_t lo, int64_t hi, int64_t N,
+                    const int64_t[:, ::1] per_slot, int64_t[:, ::1] out):
+    """out[i] = per_slot[slot of firm[i]] for agents whose firm is homed here (batched firm
+    look-ups, prefetched row reads), zeros for agents with no firm or a firm homed elsewhere.
+    Returns the local indices of the latter (their rows must be fetched)."""
+    cdef Py_ssize_t i, k, n = firm.shape[0], K = per_slot.shape[1]
+    cdef int64_t f, founder, nr = 0, missing = 0
+    cdef int32_t s
+    remote_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] remote = remote_a
+    slots_a = np.empty(max(n, 1), dtype=np.int32)
+    cdef int32_t[::1] slot = slots_a
+    if n == 0:
+        return remote_a
+    with nogil:
+        hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
+        for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_r(&per_slot[slot[i + 16], 0])
+            for k in range(K):
+                out[i, k] = 0
+            f = firm[i]
+            if f < 0:
+                continue
+            founder = f % N
+            if founder < lo or founder >= hi:
+                remote[nr] = i
+                nr += 1
+                continue
+            s = slot[i]
+            if s < 0:
+                missing += 1
+                continue
+            for k in range(K):
+                out[i, k] = per_slot[s, k]
+    if missing:
+        raise RuntimeError(f"firm_rows_local: {missing} agents name a firm homed here that does not exist")
+    return remote_a[:nr].copy()

@@ -343,19 +343,18 @@ class Model:
         and one exchange for all k values."""
         firm = self.firm[sl]
         k = per_slot.shape[1]
-        o = np.zeros((firm.size, k), dtype=np.int64)
-        emp = firm >= 0
-        founder = np.where(emp, firm % self.N, -1)
-        here = emp & (founder >= self.part.lo) & (founder < self.part.hi)
-        del founder
-        loc = np.nonzero(here)[0]
-        o[loc] = np.take(per_slot, self.firms.slots_of(firm[loc]), axis=0)
-        remote = np.nonzero(emp & ~here)[0]
+        o = np.empty((firm.size, k), dtype=np.int64)
+        fs = self.firms
+        remote = labour.firm_rows_local(firm, fs.head, fs.next, fs.id, self.part.lo, self.part.hi,
+                                        self.N, per_slot, o)
         uniq, inv = kcore.unique_ids(firm[remote])
         row = np.dtype((np.void, 8 * k))         # k int64 per record through the exchange
 
         def serve(q):
-            return np.take(per_slot, self.firms.slots_of(q), axis=0).view(row).reshape(-1)
+            s = self.firms.slots_of(q)
+            if (s < 0).any():
+                raise RuntimeError(f"firm values requested for unknown firm {q[s < 0][:5]}")
+            return np.take(per_slot, s, axis=0).view(row).reshape(-1)
         vals = self.comm.fetch(self.home(uniq), uniq, serve).view(np.int64).reshape(-1, k)
         o[remote] = np.take(vals, inv, axis=0)
         return o
