@@ -3,7 +3,7 @@
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t, uint64_t
-from libc.math cimport floor, pow
+from libc.math cimport floor, pow, log, exp
 from libc.stdlib cimport malloc, free, qsort
 
 cnp.import_array()
@@ -419,20 +419,25 @@ def goods_utility_parts(const double[::1] units, const int8_t[::1] durable, cons
     """The month's goods utility of households (note sec. 3.12): u_i = X_i^theta_i (omega - e_i)^
     (1 - theta_i) with X_i = max(c_i, 0)^(1 - s_D) (eps_D + D_i)^s_D, c_i the perishable units
     bought and D_i in {0, 1} the durable owned, e_i = efx_i 2^-40; adds c_i to acc_units and u_i
-    to acc_gu (exact-sum buckets, so blocks and ranks add up to the same sums). libm's pow, so
-    the result does not depend on the CPU's vector extensions."""
+    to acc_gu (exact-sum buckets, so blocks and ranks add up to the same sums). For c_i > 0 as
+    exp(theta_i log X_i + (1 - theta_i) log(omega - e_i)), log X_i = (1 - s_D) log c_i +
+    s_D log(eps_D + D_i): two logs and one exp instead of three pows (the same value to a few
+    ulps); with libm's functions, so the result does not depend on the CPU's vector extensions."""
     cdef Py_ssize_t i, n = units.shape[0]
     cdef double d0 = pow(eps_D, s_D), d1 = pow(eps_D + 1.0, s_D)
-    cdef double c, X, e
+    cdef double l0 = s_D * log(eps_D), l1 = s_D * log(eps_D + 1.0)
+    cdef double c, X, e, lx
     with nogil:
         for i in range(n):
             c = units[i]
             hp_acc_add(&acc_units[0, 0], c)
-            if c < 0.0:
-                c = 0.0
-            X = pow(c, 1.0 - s_D) * (d1 if durable[i] != 0 else d0)
             e = <double>efx[i] * (1.0 / 1099511627776.0)
-            hp_acc_add(&acc_gu[0, 0], pow(X, theta[i]) * pow(omega - e, 1.0 - theta[i]))
+            if c > 0.0:
+                lx = (1.0 - s_D) * log(c) + (l1 if durable[i] != 0 else l0)
+                hp_acc_add(&acc_gu[0, 0], exp(theta[i] * lx + (1.0 - theta[i]) * log(omega - e)))
+            else:                           # X = 0 (and 0^0 = 1 for theta = 0)
+                X = pow(0.0, 1.0 - s_D) * (d1 if durable[i] != 0 else d0)
+                hp_acc_add(&acc_gu[0, 0], pow(X, theta[i]) * pow(omega - e, 1.0 - theta[i]))
 
 
 def employer_codes(const int64_t[::1] firm, const int8_t[::1] emp_sector, const int64_t[::1] q):

@@ -394,9 +394,10 @@ def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share):
         assert (want >= 0).any()
 
 
-def test_goods_utility_kernel_is_the_formula_with_libm_pow():
+def test_goods_utility_kernel_is_the_formula_with_libm():
     """goods_utility_parts: u = X^theta (omega - e)^(1 - theta), X = max(c, 0)^(1 - s_D)
-    (eps_D + D)^s_D, summed exactly; compared with math.pow (libm) element by element."""
+    (eps_D + D)^s_D, summed exactly; compared with libm (math.log/exp, math.pow at c <= 0)
+    element by element, and within 1e-13 with the formula's three pows."""
     import math
     from hpcabm.kernels import massmacro as kmm
     r = np.random.default_rng(4)
@@ -406,13 +407,21 @@ def test_goods_utility_kernel_is_the_formula_with_libm_pow():
     efx = (r.random(n) * 0.9 * 2**40).astype(np.int64)
     theta = r.random(n)
     sD, eps, omega = 0.105, 0.1, 1.0
+    units[:4], theta[:4], efx[:4] = [0.0, 0.0, 1e-300, 3.0], [0.0, 0.3, 0.0, 0.5], [0, 0, 5, 2**40]
     acc_c = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
     acc_u = np.zeros_like(acc_c)
     kmm.goods_utility_parts(units, durable, efx, theta, sD, eps, omega, acc_c, acc_u)
     gu = []
     for c, d, x, t in zip(units.tolist(), durable.tolist(), efx.tolist(), theta.tolist()):
-        X = math.pow(max(c, 0.0), 1 - sD) * math.pow(eps + d, sD)
-        gu.append(math.pow(X, t) * math.pow(omega - x * (1.0 / 2**40), 1 - t))
+        e = x * (1.0 / 2**40)
+        if c > 0:
+            lx = (1.0 - sD) * math.log(c) + sD * math.log(eps + d)
+            gu.append(math.exp(t * lx + (1.0 - t) * (math.log(omega - e) if omega > e else -math.inf)))
+        else:
+            X = math.pow(0.0, 1 - sD) * math.pow(eps + d, sD)
+            gu.append(math.pow(X, t) * math.pow(omega - e, 1 - t))
+        pw = math.pow(max(c, 0.0), 1 - sD) * math.pow(eps + d, sD)       # the note's formula
+        assert math.isclose(gu[-1], math.pow(pw, t) * math.pow(omega - e, 1 - t), rel_tol=1e-13)
     assert np.array_equal(acc_c, kcore.exact_sum_parts(units))
     assert np.array_equal(acc_u, kcore.exact_sum_parts(np.array(gu)))
 
