@@ -1016,13 +1016,17 @@ class Model(FirmsModel):
         inc = self.book.ids_of(inc_rows)
         # the candidate's and the incumbent's price (inf: no firm / dead)
         cand = self._sector_candidates_block(self.part.lo + who, C, 1, 5, 3)[:, 0]
+        cand_rows = self.book.find(cand)          # -1: not named on this rank (so not in the list)
         price = self._market_of(np.concatenate([inc, cand]),
-                                np.concatenate([inc_rows, self.book.find(cand)]))["price"]
+                                np.concatenate([inc_rows, cand_rows]))["price"]
         p_inc, p_cand = price[: who.size], price[who.size:]
-        dup = (self.cs[who] == cand[:, None]).any(axis=1)
+        dup = (cand_rows >= 0) & (self.cs.rows[who] == cand_rows[:, None]).any(axis=1)
         better = p_cand < (1 - self.p.switch_gap) * p_inc
-        do = (cand >= 0) & ~dup & ((forced > 0) | better)
-        self.cs[who[do], slot[do]] = cand[do]
+        do = np.nonzero((cand >= 0) & ~dup & ((forced > 0) | better))[0]
+        rows = cand_rows[do]
+        new = np.nonzero(rows < 0)[0]
+        rows[new] = self.book.rows_of(cand[do[new]])
+        self.cs.rows[who[do], slot[do]] = rows
         # durable list: refill the first empty entry
         dc = self._sector_candidates_block(self.part.lo + dn, D, 1, 6, 3)[:, 0]
         okd = dc >= 0
