@@ -6,6 +6,8 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.math cimport frexp, ldexp
 from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free, qsort
+from libc.stdint cimport uint8_t
 
 cnp.import_array()
 
@@ -342,3 +344,162 @@ cdef void _put_bytes(unsigned char[:, ::1] d, const int64_t[::1] idx, const unsi
     with nogil:
         for i in range(n):
             memcpy(&d[idx[i], 0], &s[i, 0], w)
+
+
+# -- queues at firms: requests grouped by firm slot, each firm's sorted by (key, agent) ----------
+ctypedef struct _queued:
+    uint64_t key
+    int64_t agent
+    int64_t idx
+
+cdef int _queued_before(const void *pa, const void *pb) noexcept nogil:
+    cdef const _queued *a = <const _queued *>pa
+    cdef const _queued *b = <const _queued *>pb
+    if a.key != b.key:
+        return -1 if a.key < b.key else 1
+    if a.agent != b.agent:
+        return -1 if a.agent < b.agent else 1
+    return -1 if a.idx < b.idx else (1 if a.idx > b.idx else 0)
+
+
+cdef int64_t _group_by_slot(const int64_t *slot, Py_ssize_t n, int64_t n_slots, int64_t *start,
+                           int64_t *order, int64_t *largest) noexcept nogil:
+    """Requests grouped by firm slot (-1: left out), groups numbered in order of first request:
+    order[start[g]:start[g + 1]] are group g's requests in their original order (counting sort).
+    Sets *largest to the largest group; returns the number of groups (-1: out of memory). start
+    has room for n + 1 entries, order for n."""
+    cdef Py_ssize_t i, j
+    cdef int64_t g, s, n_groups = 0
+    cdef int64_t *table = <int64_t *>malloc((n_slots if n_slots > 0 else 1) * sizeof(int64_t))
+    cdef int64_t *group = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
+    if table == NULL or group == NULL:
+        free(table)
+        free(group)
+        return -1
+    for j in range(n_slots):
+        table[j] = -1
+    for i in range(n):
+        s = slot[i]
+        g = -1
+        if s >= 0:
+            g = table[s]
+            if g < 0:
+                g = n_groups
+                table[s] = g
+                n_groups += 1
+        group[i] = g
+    free(table)
+    for g in range(n_groups + 1):
+        start[g] = 0
+    for i in range(n):
+        if group[i] >= 0:
+            start[group[i] + 1] += 1
+    largest[0] = 0
+    for g in range(n_groups):
+        if start[g + 1] > largest[0]:
+            largest[0] = start[g + 1]
+        start[g + 1] += start[g]
+    for i in range(n):
+        g = group[i]
+        if g >= 0:
+            order[start[g]] = i
+            start[g] += 1
+    for g in range(n_groups - 1, -1, -1):       # back to group starts
+        start[g + 1] = start[g]
+    start[0] = 0
+    free(group)
+    return n_groups
+
+
+cdef void _sort_group(const int64_t *idx, int64_t cnt, const uint64_t[::1] key,
+                      const int64_t[::1] agent, _queued *buf) noexcept nogil:
+    cdef int64_t j, i
+    for j in range(cnt):
+        i = idx[j]
+        buf[j].key = key[i]
+        buf[j].agent = agent[i]
+        buf[j].idx = i
+    qsort(buf, cnt, sizeof(_queued), _queued_before)
+
+
+def first_in_queue(const int64_t[::1] slot, int64_t n_slots, const double[::1] cap,
+                   const uint64_t[::1] key, const int64_t[::1] agent):
+    """Per request to firm slot[i] (0 .. n_slots - 1; -1: the firm no longer exists, never
+    served), whether it is among the first cap[i] (the firm's capacity, the same for all its
+    requests) of its firm's queue ordered by (key, agent, position): all of a firm whose
+    requests fit, none where cap <= 0, else the first cap after sorting that firm's queue only.
+    Requests are grouped by firm through a table of n_slots entries (no hashing)."""
+    cdef Py_ssize_t n = slot.shape[0]
+    served_a = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] served = served_a
+    cdef int64_t g, j, lo, hi, cnt, largest = 0, n_groups = -1
+    cdef double c
+    cdef _queued *buf = NULL
+    cdef int64_t *start = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    cdef int64_t *order = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
+    if start != NULL and order != NULL:
+        with nogil:
+            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest)
+            if n_groups >= 0:
+                buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
+            if buf != NULL:
+                for g in range(n_groups):
+                    lo = start[g]
+                    hi = start[g + 1]
+                    cnt = hi - lo
+                    c = cap[order[lo]]
+                    if cnt <= c:
+                        for j in range(lo, hi):
+                            served[order[j]] = 1
+                    elif c > 0:
+                        _sort_group(&order[lo], cnt, key, agent, buf)
+                        for j in range(cnt):
+                            if j < c:
+                                served[buf[j].idx] = 1
+                            else:
+                                break
+    free(buf)
+    free(start)
+    free(order)
+    if n_groups < 0 or buf == NULL:
+        raise MemoryError("first_in_queue")
+    return served_a.view(bool)
+
+
+def queue_order(const int64_t[::1] slot, int64_t n_slots, const uint64_t[::1] key,
+                const int64_t[::1] agent):
+    """An order of requests grouped by firm slot (every slot >= 0; firms in order of first
+    request), each firm's requests sorted by (key, agent, position): what np.lexsort((agent, key,
+    slot)) gives firm by firm, for per-firm processing whose firms are independent."""
+    cdef Py_ssize_t n = slot.shape[0]
+    out_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] out = out_a
+    cdef int64_t g, j, lo, cnt, largest = 0, n_groups = -1, grouped = 0
+    cdef _queued *buf = NULL
+    cdef int64_t *start = <int64_t *>malloc((n + 1) * sizeof(int64_t))
+    cdef int64_t *order = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
+    if start != NULL and order != NULL:
+        with nogil:
+            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest)
+            if n_groups >= 0:
+                grouped = start[n_groups]
+            if n_groups >= 0 and grouped == n:
+                buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
+            if buf != NULL:
+                for g in range(n_groups):
+                    lo = start[g]
+                    cnt = start[g + 1] - lo
+                    if cnt == 1:
+                        out[lo] = order[lo]
+                        continue
+                    _sort_group(&order[lo], cnt, key, agent, buf)
+                    for j in range(cnt):
+                        out[lo + j] = buf[j].idx
+    free(buf)
+    free(start)
+    free(order)
+    if n_groups >= 0 and grouped != n:
+        raise ValueError("queue_order: a request names no firm slot")
+    if n_groups < 0 or buf == NULL:
+        raise MemoryError("queue_order")
+    return out_a

@@ -31,6 +31,17 @@ EVENT = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8"), ("theta", "f8"
                   ("efx", "i8"), ("kind", "i1")])
 
 
+
+def order_key(key):
+    """uint64 keys ordered as `key` (uint64 as is; float64 by the sign-flip of its bits, with
+    -0.0 taken as +0.0, so that equal floats stay equal)."""
+    if key.dtype == np.uint64:
+        return np.ascontiguousarray(key)
+    bits = (np.asarray(key, dtype=np.float64) + 0.0).view(np.uint64)
+    neg = (bits >> np.uint64(63)) == 1
+    return np.where(neg, ~bits, bits | np.uint64(1 << 63))
+
+
 class Model:
     name = "firms"
     # checkpoint tables: None = rows are agents (block by id); else the sorted key column
@@ -278,7 +289,9 @@ class Model:
         slots = fs.slots_of(ev["fid"])
         if (slots < 0).any():
             raise RuntimeError(f"event for unknown firm {ev['fid'][slots < 0][:5]}")
-        order = np.lexsort((ev["agent"], ev["prio"], slots))
+        # each firm's events in (activation time, agent) order; firms are independent
+        order = kcore.queue_order(slots.astype(np.int64), fs.capacity, order_key(ev["prio"]),
+                                  np.ascontiguousarray(ev["agent"]))
         out = np.empty(ev.size, dtype=np.int64)
         so = slots[order]
         out[order] = labour.commit_batch(self.seed, self.tech, ev["fid"][order], so,

@@ -18,7 +18,7 @@ from hpcabm.core import rng
 from hpcabm.kernels import core as kcore
 from hpcabm.kernels import labour
 from hpcabm.kernels import massmacro as kmm
-from hpcabm.models.firms.model import EFX_INV, EVENT
+from hpcabm.models.firms.model import EFX_INV, EVENT, order_key
 from hpcabm.models.firms.model import SERIES as LABOUR_SERIES
 from hpcabm.models.firms.model import Model as FirmsModel
 from hpcabm.models.massmacro import markets
@@ -50,19 +50,9 @@ def first_in_queue(s, n_slots, cap, key, agent):
     by (key, agent) (uint64 or float64 keys). Only firms with more requests than capacity > 0
     sort their queue (kernel first_in_queue): where every request fits, or none, the order
     decides nothing."""
-    return kmm.first_in_queue(np.ascontiguousarray(s, dtype=np.int64), int(n_slots),
-                              np.ascontiguousarray(cap, dtype=np.float64), _order_key(key),
+    return kcore.first_in_queue(np.ascontiguousarray(s, dtype=np.int64), int(n_slots),
+                              np.ascontiguousarray(cap, dtype=np.float64), order_key(key),
                               np.ascontiguousarray(agent, dtype=np.int64))
-
-
-def _order_key(key):
-    """uint64 keys ordered as `key` (uint64 as is; float64 by the sign-flip of its bits, with
-    -0.0 taken as +0.0, so that equal floats stay equal)."""
-    if key.dtype == np.uint64:
-        return np.ascontiguousarray(key)
-    bits = (np.asarray(key, dtype=np.float64) + 0.0).view(np.uint64)
-    neg = (bits >> np.uint64(63)) == 1
-    return np.where(neg, ~bits, bits | np.uint64(1 << 63))
 
 
 def _market_rows(cols, at):

@@ -548,3 +548,22 @@ def test_slot_addressed_serving_sums_all_ranks_requests_once_per_firm():
     kmm.receive_payments_at_slots(slot, amount, cash, rev, price, sales, inv2, scratch)
     assert np.array_equal(cash, wc) and np.array_equal(rev, wr)
     assert sales.tobytes() == ws.tobytes() and inv2.tobytes() == wi.tobytes() and (scratch == 0).all()
+
+
+def test_queue_order_is_the_lexsort_firm_by_firm():
+    """kcore.queue_order: requests grouped by firm slot, each firm's in (key, agent, position)
+    order: within every firm the sequence np.lexsort((agent, key, slot)) gives (firms may come
+    in another order: the serving is per firm). A request without a firm is an error."""
+    from hpcabm.models.firms.model import order_key
+    r = np.random.default_rng(10)
+    for n, firms in ((0, 2), (1, 1), (300, 7), (4000, 900)):
+        s = r.integers(0, firms, n).astype(np.int64)
+        key = r.choice(np.array([-1.0, -0.0, 0.0, 0.5, 0.5, 2.0]), n)
+        agent = r.integers(0, 50, n).astype(np.int64)           # repeated agents: position decides
+        got = kcore.queue_order(s, firms, order_key(key), agent)
+        want = np.lexsort((agent, key, s))
+        assert np.array_equal(np.sort(got), np.arange(n))
+        for f in range(firms):
+            assert np.array_equal(got[s[got] == f], want[s[want] == f])
+    with pytest.raises(ValueError, match="no firm slot"):
+        kcore.queue_order(np.array([0, -1]), 2, order_key(np.zeros(2)), np.arange(2))
