@@ -297,8 +297,7 @@ class Model:
         out[order] = labour.commit_batch(self.seed, self.tech, ev["fid"][order], so,
                                          ev["kind"][order], ev["theta"][order], ev["efx"][order],
                                          fs.n, fs.efx, self.omega)
-        touched = np.unique(so)
-        dead = touched[fs.n[touched] == 0]
+        dead = np.unique(so[fs.n[so] == 0])          # firms left empty (sorted, once each)
         if dead.size:
             self._counts[1] += dead.size
             self._counts[3] += int((self.month - fs.birth[dead].astype(np.int64)).sum())
