@@ -319,12 +319,14 @@ def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
 
 def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
                       const double[:, ::1] fill, int64_t[::1] paid,
-                      double[::1] units, uint8_t[::1] rationed, int64_t[::1] next_tot=None):
+                      double[::1] units, uint8_t[::1] rationed, int64_t[::1] next_tot=None,
+                      bint close_unordered=False):
     """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi = fill[row, 0]
     (-1: the seller no longer exists) and price = fill[row, 1] (side by side: one cache line per
     row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row].
     With next_tot, each buyer's orders of the next round (round_orders_rows on its settled budget
-    and sellers) are summed into next_tot in the same pass."""
+    and sellers) are summed into next_tot in the same pass. With close_unordered (the intermediate
+    market) a buyer whose budget placed no order this round closes all its sellers."""
     cdef Py_ssize_t i, n = seller.shape[0]
     cdef int k, K = seller.shape[1], na
     cdef int64_t per, spent
@@ -344,6 +346,8 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
             na = _popcount8(active[i])
             per = left[i] // na if na > 0 else 0
             if per <= 0:
+                if close_unordered:
+                    active[i] = 0           # no order placed: every active seller closes
                 continue
             acc = 0.0
             spent = 0

@@ -314,12 +314,14 @@ def buyers_round_rows(model, book, seller_rows, active, left, units, rationed, r
 
 
 def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, rounds,
-                       row_slot=None):
+                       row_slot=None, close_unordered=False, spent=None):
     """`rounds` buyers_rounds for sellers named by SellerBook rows (int32): orders summed per row
     without hashing, the same requests, replies and arithmetic (tested equal); each round's
     settlement pass also sums the next round's orders (a buyer's orders depend on its own budget
     and sellers only). row_slot: each row's firm slot at its home (model.market_slots), so that
-    requests and payments are addressed by slot and the homes need no id look-up."""
+    requests and payments are addressed by slot and the homes need no id look-up.
+    close_unordered: round_settle's intermediate-market rule; spent (optional, per buyer) adds
+    what each round paid."""
     tot = np.zeros(book.size, dtype=np.int64)
     kmm.round_orders_rows(seller_rows, active, left, tot)
     for r in range(rounds):
@@ -340,7 +342,12 @@ def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, 
         paid = tot                                          # reused: these orders are sent
         paid[:] = 0
         nxt = np.zeros(book.size, dtype=np.int64) if r + 1 < rounds else None
-        kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed, nxt)
+        before = left.copy() if spent is not None else None
+        kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed, nxt,
+                              close_unordered)
+        if spent is not None:
+            spent += before - left
+            del before
         del fill
         for idx in pieces:
             if row_slot is None:

@@ -353,21 +353,23 @@ class Model(FirmsModel):
         return out
 
     # -- the perishable market's requests addressed by firm slot ------------------------------
-    def market_slots(self, lists):
-        """Each book row named by `lists`: its firm's slot at the firm's home (-1: no such firm
-        any more), fetched once for a phase in which no firm is added, removed or moved (the
-        perishable market), with the homes' slot-sum scratch. Other rows: -1."""
-        named = np.zeros(self.book.size, dtype=np.uint8)
+    def market_slots(self, lists, book=None):
+        """Each row of `book` (the households' seller book by default) named by `lists`: its
+        firm's slot at the firm's home (-1: no such firm any more), fetched once for a phase in
+        which no firm is added, removed or moved (the perishable and intermediate markets), with
+        the homes' slot-sum scratch. Other rows: -1."""
+        book = self.book if book is None else book
+        named = np.zeros(book.size, dtype=np.uint8)
         kmm.mark_named(lists, named)
         rows = np.nonzero(named)[0]
         del named
-        row_slot = np.full(self.book.size, -1, dtype=np.int64)
+        row_slot = np.full(book.size, -1, dtype=np.int64)
         fs = self.firms
 
         def serve(q):
             return fs.slots_of(q).astype(np.int64)
         for sl in self._slices(rows.size, markets.PIECE):
-            q = np.ascontiguousarray(self.book.ids[rows[sl]])
+            q = np.ascontiguousarray(book.ids[rows[sl]])
             row_slot[rows[sl]] = self.comm.fetch(self.home(q), q, serve)
         self._slot_layout = fs.layout                  # the slots hold while this does not change
         self._slot_scratch = np.zeros(fs.capacity, dtype=np.int64)
@@ -698,17 +700,21 @@ class Model(FirmsModel):
         want = np.floor(np.maximum(target - fs.inputs[buyers], 0.0) * fs.input_price[buyers])
         budget = np.minimum(want, np.floor((1 - self.p.cash_retained) * fs.cash[buyers])).astype(np.int64)
         budget = np.maximum(budget, 0)
-        sup = np.ascontiguousarray(np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]],
-                                            axis=1)[:, : self.KI])
+        # the suppliers as rows of a book of this rank's suppliers, addressed at their homes by
+        # slot: the perishable market's chained kernel rounds (orders summed per row, no hashing)
+        book = markets.SellerBook(capacity=max(16, buyers.size))
+        sup = book.rows_of(np.stack([fs.sup0[buyers], fs.sup1[buyers], fs.sup2[buyers]],
+                                    axis=1)[:, : self.KI])
         active = markets.bitset(sup >= 0)
         left = budget.copy()
         spent_value = np.zeros(buyers.size)
         bought = np.zeros(buyers.size)
         unused = np.zeros(buyers.size, dtype=np.uint8)
-        for _ in range(int(self.p.rounds_i)):
-            before = left.copy()
-            markets.buyers_round(self, sup, active, left, bought, unused, close_unordered=True)
-            spent_value += before - left
+        row_slot = self.market_slots(sup, book)
+        markets.buyers_rounds_rows(self, book, sup, active, left, bought, unused, int(self.p.rounds_i),
+                                   row_slot, close_unordered=True, spent=spent_value)
+        del row_slot, self._slot_scratch
+        sup = book.ids_of(sup)                  # dead suppliers were dropped (-1) on the way
         paid = budget - left
         fs.cash[buyers] -= paid
         # average cost of the input stock

@@ -567,3 +567,51 @@ def test_queue_order_is_the_lexsort_firm_by_firm():
             assert np.array_equal(got[s[got] == f], want[s[want] == f])
     with pytest.raises(ValueError, match="no firm slot"):
         kcore.queue_order(np.array([0, -1]), 2, order_key(np.zeros(2)), np.arange(2))
+
+
+def test_intermediate_rounds_on_book_rows_equal_the_id_rounds():
+    """The intermediate market's path (suppliers as rows of a per-rank book, rounds chained,
+    requests by slot, close_unordered) = buyers_round on firm ids round by round: payments,
+    units, spending, active sets, dropped dead suppliers and the suppliers' accounts."""
+    text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
+    ms = []
+    for _ in range(2):
+        m = Model(load_config(text=text), Comm())
+        m.initialize()
+        m.step()
+        i_firms = np.nonzero((m.firms.id >= 0) & (m.firms.sector == I))[0]
+        m.firms.inv[i_firms[::3]] *= 0.01                           # force rationing
+        ms.append(m)
+    g = np.random.default_rng(5)
+    fs = ms[0].firms
+    ids = fs.id[(fs.id >= 0) & (fs.sector == I)]
+    n = 700
+    sup = g.choice(ids, (n, 3))
+    sup[::9, 1] = 10**13 + np.arange(sup[::9, 1].size)               # suppliers that no longer exist
+    sup[::7, 2] = -1
+    budget = g.integers(0, 4 * int(ms[0].unit), n)
+    budget[::5] = g.integers(0, 3, budget[::5].size)                  # too small to order from all
+    out = []
+    for m, path in zip(ms, ("ids", "rows")):
+        left = budget.astype(np.int64).copy()
+        units, spent, unused = np.zeros(n), np.zeros(n), np.zeros(n, np.uint8)
+        if path == "ids":
+            s = sup.copy()
+            active = markets.bitset(s >= 0)
+            for _ in range(2):
+                before = left.copy()
+                markets.buyers_round(m, s, active, left, units, unused, close_unordered=True)
+                spent += before - left
+        else:
+            book = markets.SellerBook(capacity=16)
+            rows = book.rows_of(sup)
+            active = markets.bitset(rows >= 0)
+            markets.buyers_rounds_rows(m, book, rows, active, left, units, unused, 2,
+                                       m.market_slots(rows, book), close_unordered=True, spent=spent)
+            s = book.ids_of(rows)
+        out.append((left, units, spent, active, s, unused))
+    for a, b in zip(out[0], out[1]):
+        assert a.tobytes() == b.tobytes()
+    for col in ("cash", "revenue", "sales", "inv", "unmet"):
+        assert getattr(ms[0].firms, col).tobytes() == getattr(ms[1].firms, col).tobytes(), col
+    assert (out[0][3] == 0).any() and (out[0][4][::9, 1] == -1).mean() > 0.5 and (out[0][5] > 0).any()
