@@ -256,6 +256,12 @@ class Model:
         """Summary rows (dict of contiguous columns, see _serve_summaries) of the distinct firms in
         firm_ids, fetched once per (rank, firm) from their homes, and each input's row (-1 for
         ids < 0, i.e. no firm)."""
+        _, summ, inv = self.fetch_distinct(firm_ids, serve or self._serve_summaries)
+        return {f: np.ascontiguousarray(summ[f]) for f in summ.dtype.names}, inv
+
+    def fetch_distinct(self, firm_ids, serve):
+        """The distinct firm ids >= 0 of firm_ids, serve()'s reply for each (asked once per
+        (rank, firm) at the firm's home), and each input's row in them (-1 for ids < 0)."""
         firm_ids = np.ascontiguousarray(firm_ids, dtype=np.int64)
         valid = firm_ids >= 0
         if valid.all():
@@ -264,8 +270,7 @@ class Model:
             uniq, inv_v = kcore.unique_ids(firm_ids[valid])
             inv = np.full(firm_ids.size, -1, dtype=np.int64)
             inv[valid] = inv_v
-        summ = self.comm.fetch(self.home(uniq), uniq, serve or self._serve_summaries)
-        return {f: np.ascontiguousarray(summ[f]) for f in summ.dtype.names}, inv
+        return uniq, self.comm.fetch(self.home(uniq), uniq, serve), inv
 
     def _firms_dying(self, slots):
         """Hook called at a firm's home just before firms die (massmacro settles their cash)."""

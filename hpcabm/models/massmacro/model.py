@@ -26,10 +26,10 @@ from hpcabm.models.massmacro import markets
 C, D, I = 0, 1, 2
 SECTORS = ("C", "D", "I")
 
-SUMMARY = np.dtype([("id", "i8"), ("a", "f8"), ("b", "f8"), ("beta", "f8"), ("n", "i8"),
-                    ("efx", "i8"), ("r", "f8"), ("open", "i1"), ("sector", "i1"),
-                    ("price", "f8"), ("inv", "f8")])
 MARKET = np.dtype([("sector", "i1"), ("price", "f8"), ("inv", "f8")])
+# what the labour sub-step asks a firm (the technology a, b, beta is regenerated from the id)
+LABOUR_ROW = np.dtype([("n", "i8"), ("efx", "i8"), ("r", "f8"), ("price", "f8"), ("open", "i1"),
+                       ("sector", "i1")])
 APPLY = np.dtype([("fid", "i8"), ("agent", "i8"), ("prio", "f8")])
 TRANSFER = np.dtype([("agent", "i8"), ("amount", "i8")])
 DREQ = np.dtype([("fid", "i8"), ("agent", "i8"), ("key", "u8")])
@@ -253,12 +253,19 @@ class Model(FirmsModel):
         return out
 
     # -- serving firm data at homes -----------------------------------------------------------
-    def _serve_summaries(self, ids):
-        """Summary rows; a firm that no longer exists (households' and firms' lists may still name
-        it) gets sector -1, price inf, no stock, closed. Before the markets start: the firms
-        model's rows."""
-        if not self.market_on:
-            return super()._serve_summaries(ids)
+    def labour_rows(self, firm_ids):
+        """The labour sub-step's view of the distinct firms in firm_ids (dict of columns: id, a, b,
+        beta, n, efx, r = smoothed net revenue per unit of output, open = worth applying to,
+        sector, price; a firm that no longer exists has n 0, sector -1, price inf and is closed),
+        fetched once per (rank, firm) without the technology, which is regenerated here from the
+        id; and each input's row (-1 for ids < 0)."""
+        uniq, rows, inv = self.fetch_distinct(firm_ids, self._serve_labour_rows)
+        c = {f: np.ascontiguousarray(rows[f]) for f in LABOUR_ROW.names}
+        c["id"] = uniq
+        c["a"], c["b"], c["beta"] = labour.technology(self.seed, uniq, self.tech)
+        return c, inv
+
+    def _serve_labour_rows(self, ids):
         fs = self.firms
         s = fs.slots_of(ids)
         dead = s < 0
@@ -266,17 +273,17 @@ class Model(FirmsModel):
 
         def col(name):                       # prefetched gather of a firm column
             return kcore.take(getattr(fs, name), s)
-        out = np.empty(ids.size, dtype=SUMMARY)
-        out["id"] = ids
-        out["a"], out["b"], out["beta"] = labour.technology(self.seed, ids, self.tech)
+        out = np.empty(ids.size, dtype=LABOUR_ROW)
         out["n"] = np.where(dead, 0, col("n"))
         out["efx"] = np.where(dead, 0, col("efx"))
         out["r"] = np.maximum(col("rhat") / self.unit, self.p.r_min)
         # "open" = worth applying to: open with vacancies, or closed but accepting w.p. rho_c > 0
-        out["open"] = (((col("signal") > 0) & (col("vacancies") > 0)) | (self.p.closed_accept > 0)) & ~dead
+        if self.p.closed_accept > 0:
+            out["open"] = ~dead
+        else:
+            out["open"] = (col("signal") > 0) & (col("vacancies") > 0) & ~dead
         out["sector"] = np.where(dead, -1, col("sector"))
         out["price"] = np.where(dead, np.inf, col("price"))
-        out["inv"] = np.where(dead, 0.0, col("inv"))
         return out
 
     def _serve_market_info(self, ids):
@@ -879,7 +886,7 @@ class Model(FirmsModel):
             base = ptr[unemp] + np.diff(fptr)[unemp]
             cand[(base[:, None] + np.arange(zu)).reshape(-1)] = extra.reshape(-1)
         t0 = self._tick("friends", t0)
-        c, inv = self.fetch_summaries(np.concatenate([own, cand]))
+        c, inv = self.labour_rows(np.concatenate([own, cand]))
         own_idx = inv[: li.size]
         cand_idx = inv[li.size:]
         t0 = self._tick("summaries", t0)
