@@ -395,12 +395,15 @@ class Model:
         acc_u = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
         acc_e = np.zeros_like(acc_u)
         for sl in self._agent_slices():
-            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], self.theta_of(sl),
+            theta = self.theta_of(sl)
+            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], theta,
                                              fs.head, fs.next, fs.id, self.part.lo, self.part.hi, self.N,
-                                             share_by_slot, self.omega, acc_u, acc_e) + sl.start
-            uniq, inv = kcore.unique_ids(self.firm[remote])
+                                             share_by_slot, self.omega, acc_u, acc_e)
+            self._stats_block(sl, theta)
+            uniq, inv = kcore.unique_ids(self.firm[sl.start + remote])
             shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
-            labour.accumulate_utility(self.theta_of(remote), self.efx[remote], shares[inv], self.omega, acc_u)
+            labour.accumulate_utility(theta[remote], self.efx[sl.start + remote], shares[inv],
+                                      self.omega, acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))
@@ -421,6 +424,10 @@ class Model:
         s["utility"].append(utility / self.N)
         s["effort"].append(effort / self.N)
         self._tick("stats", t0)
+
+    def _stats_block(self, sl, theta):
+        """Hook of the monthly statistics sweep: agents of slice `sl` with their income weights
+        (models with more per-agent statistics add them here, in the same pass)."""
 
     def progress_fields(self):
         return {"agents": self.N, "firms": self.series["firms"][-1] if self.series["firms"] else 0}

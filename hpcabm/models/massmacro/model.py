@@ -484,9 +484,12 @@ class Model(FirmsModel):
         if self.month == self.ref_month:
             self._record_size_ref()
         self._tick("stats", t0)
+        self._units_c = units_c             # the goods-utility sums ride on the statistics sweep
+        self._gu_parts = np.zeros((2, kcore.N_BUCKETS, 2), dtype=np.int64)
         self._month_stats()                 # adds its own time to "stats"
         t0 = time.perf_counter()
-        self._market_stats(units_c)
+        self._market_stats()
+        self._units_c = None
         self.firms.compact()
         self.book.compact(self.cs.rows, self.ds.rows)
         self._tick("stats", t0)
@@ -791,8 +794,9 @@ class Model(FirmsModel):
             wres[self.firm[sl] < 0] *= self.p.wres_decay
             self.money[sl] += v[:, 1]
             flags = v[:, 2]
-            u = self._u(rng.MM_LAYOFF, self.agent_ids(sl), m)
-            sep = ((flags & 2) > 0) | (((flags & 1) > 0) & (u < self.p.layoff_share))
+            sep = (flags & 2) > 0
+            lay = np.nonzero(((flags & 1) > 0) & ~sep)[0]        # the layoff draw, where it matters
+            sep[lay] = self._u(rng.MM_LAYOFF, sl.start + self.part.lo + lay, m) < self.p.layoff_share
             self._mm["dissolutions"] += int(((flags & 2) > 0).sum())
             self._mm["layoffs"] += int(sep.sum())
             li.append(sl.start + np.nonzero(sep)[0])
@@ -1063,20 +1067,22 @@ class Model(FirmsModel):
             self.series[k].append(0)
         self.series["spell_hist"].append([0] * SPELL_BINS)
 
-    def _market_stats(self, units_c):
+    def _stats_block(self, sl, theta):
+        """Goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D, of
+        the households of `sl`, summed exactly (integer buckets add up: blocks do not change the
+        sum) in the statistics sweep, with the income weights it drew."""
+        if getattr(self, "_units_c", None) is None:
+            return
+        kmm.goods_utility_parts(self._units_c[sl], self.durable[sl], self.efx[sl], theta,
+                                self.p.durable_weight, self.p.durable_floor, self.omega,
+                                self._gu_parts[0], self._gu_parts[1])
+
+    def _market_stats(self):
         comm, fs = self.comm, self.firms
         live = np.nonzero(fs.id >= 0)[0]
         sec = fs.sector[live]
         f = self._flows
-        # goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D,
-        # summed exactly block by block (integer buckets add up: the same sum as in one piece)
-        units_parts = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
-        gu_parts = np.zeros_like(units_parts)
-        for sl in self._agent_slices():
-            kmm.goods_utility_parts(units_c[sl], self.durable[sl], self.efx[sl],
-                                    self.theta_of(sl),
-                                    self.p.durable_weight, self.p.durable_floor, self.omega,
-                                    units_parts, gu_parts)
+        units_parts, gu_parts = self._gu_parts          # summed in the statistics sweep
         part = kcore.exact_sum_parts
         stocks = [np.where(sec == D, fs.inv[live], 0.0), np.where(sec == I, fs.inv[live], 0.0),
                   fs.inputs[live], None, np.where(sec == C, fs.inv[live], 0.0),
