@@ -32,8 +32,14 @@ static inline int hp_choose_market(double theta, double omega, int employed, int
         if (dup) continue;
         double Eg = (double)cefx[c] * HP_EFX_INV;
         double ng = (double)(cn[c] + 1);
+        /* an unemployed agent's income there is at most r O(E~ + omega)/n (O grows with effort):
+         * below the reservation wage (with a relative margin far above rounding), the option
+         * fails the test below whatever the effort, so its effort need not be solved */
+        if (!employed && cr[c] * hp_output(ca[c], cb[c], cbeta[c], Eg + omega) / ng * (1.0 + 1e-12) < wres)
+            continue;
         double lr = theta * log(cr[c]);
-        if (employed && lr + hp_log_utility_bound(theta, omega, ca[c], cb[c], cbeta[c], Eg, ng) < best - margin)
+        /* an option whose utility bound is below the best so far cannot be chosen */
+        if (best > -INFINITY && lr + hp_log_utility_bound(theta, omega, ca[c], cb[c], cbeta[c], Eg, ng) < best - margin)
             continue;
         double eg = hp_best_effort(theta, Eg, ca[c], cb[c], cbeta[c], omega);
         if (!employed && cr[c] * hp_output(ca[c], cb[c], cbeta[c], Eg + eg) / ng < wres) continue;

@@ -615,3 +615,83 @@ def test_intermediate_rounds_on_book_rows_equal_the_id_rounds():
     for col in ("cash", "revenue", "sales", "inv", "unmet"):
         assert getattr(ms[0].firms, col).tobytes() == getattr(ms[1].firms, col).tobytes(), col
     assert (out[0][3] == 0).any() and (out[0][4][::9, 1] == -1).mean() > 0.5 and (out[0][5] > 0).any()
+
+
+def test_labour_choice_kernel_equals_solving_every_option():
+    """choose_market_batch skips options whose utility bound is below the best so far, and an
+    unemployed agent's options whose income at full effort is below its reservation wage; the
+    choices equal solving every option's best effort (labour.best_effort) and comparing log
+    utilities as the note's rule says, for employed and unemployed agents, duplicates, the own
+    firm among the candidates, closed firms and start-ups."""
+    import math
+    from hpcabm.kernels import labour
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(21)
+    M, n, omega = 120, 2500, 1.0
+    s_id = np.arange(M, dtype=np.int64) * 7 + 3
+    s_a, s_b, s_beta = r.random(M) * 0.5, 0.75 + r.random(M) * 0.5, 1.5 + r.random(M) * 0.5
+    s_n = r.integers(1, 40, M).astype(np.int64)
+    s_efx = (r.random(M) * s_n * 0.5 * 2**40).astype(np.int64)
+    s_r = np.exp(r.normal(0, 0.5, M))
+    s_open = (r.random(M) < 0.85).astype(np.int8)
+    theta = r.random(n)
+    employed = (r.random(n) < 0.5).astype(np.int8)
+    own_idx = np.where(employed == 1, r.integers(0, M, n), -1).astype(np.int64)
+    efx = np.where(employed == 1, (r.random(n) * 0.5 * 2**40).astype(np.int64), 0)
+    efx = np.minimum(efx, np.where(own_idx >= 0, s_efx[np.maximum(own_idx, 0)], 0))
+    counts = r.integers(0, 9, n)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    cand = r.integers(0, M, ptr[-1]).astype(np.int64)
+    own_pos = ptr[:-1][(counts > 0) & (employed == 1)]
+    cand[own_pos[::3]] = own_idx[np.searchsorted(ptr, own_pos[::3], side="right") - 1]   # own firm
+    wres = np.where(employed == 1, 0.0, r.random(n) * 0.8)
+    can_start = (r.random(n) < 0.3).astype(np.int8)
+    st_a, st_b, st_beta = r.random(n) * 0.5, 0.75 + r.random(n) * 0.5, 1.5 + r.random(n) * 0.5
+    r_new = np.exp(r.normal(0, 0.5, n))
+    got = kmm.choose_market_batch(theta, efx, employed, own_idx, ptr, cand, s_id, s_a, s_b, s_beta,
+                                  s_n, s_efx, s_r, s_open, wres, can_start, st_a, st_b, st_beta,
+                                  r_new, omega)
+
+    def e_star(t, Eo, a, b, beta):
+        return float(labour.best_effort(np.array([t]), np.array([Eo]), np.array([a]), np.array([b]),
+                                        np.array([beta]), omega)[0])
+
+    def out_(a, b, beta, E):
+        return a * E + b * math.pow(E, beta) if E > 0.0 else 0.0
+
+    def log_u(t, e, a, b, beta, Eo, nn):
+        return t * math.log(out_(a, b, beta, Eo + e) / nn) + (1.0 - t) * math.log(omega - e)
+    inv = 1.0 / 2**40
+    for k in range(n):
+        t = theta[k]
+        best, choice = -math.inf, labour.CHOICE_STAY
+        own_id = -1
+        if employed[k]:
+            f = own_idx[k]
+            own_id = s_id[f]
+            Eo = float(s_efx[f] - efx[k]) * inv
+            e = e_star(t, Eo, s_a[f], s_b[f], s_beta[f])
+            best = t * math.log(s_r[f]) + log_u(t, e, s_a[f], s_b[f], s_beta[f], Eo, float(s_n[f]))
+        seen = []
+        for j in range(ptr[k], ptr[k + 1]):
+            c = cand[j]
+            if s_id[c] == own_id or not s_open[c] or s_id[c] in seen:
+                seen.append(s_id[c])
+                continue
+            seen.append(s_id[c])
+            Eg, ng = float(s_efx[c]) * inv, float(s_n[c] + 1)
+            eg = e_star(t, Eg, s_a[c], s_b[c], s_beta[c])
+            if not employed[k] and s_r[c] * out_(s_a[c], s_b[c], s_beta[c], Eg + eg) / ng < wres[k]:
+                continue
+            ug = t * math.log(s_r[c]) + log_u(t, eg, s_a[c], s_b[c], s_beta[c], Eg, ng)
+            if ug > best:
+                best, choice = ug, c
+        if can_start[k] and (not employed[k] or s_n[own_idx[k]] > 1):
+            es = e_star(t, 0.0, st_a[k], st_b[k], st_beta[k])
+            if employed[k] or r_new[k] * out_(st_a[k], st_b[k], st_beta[k], es) >= wres[k]:
+                us = t * math.log(r_new[k]) + log_u(t, es, st_a[k], st_b[k], st_beta[k], 0.0, 1.0)
+                if us > best:
+                    choice = labour.CHOICE_STARTUP
+        assert got[k] == choice, k
+    assert (got >= 0).mean() > 0.2 and (got == labour.CHOICE_STARTUP).any() and (got == -1).any()
