@@ -68,7 +68,7 @@ class Model:
         self.part = BlockPartition(self.N, comm.size, comm.rank)
         # blocks of at least 2^16 agents (per-block arrays stay in cache), and of ~1/128 of a
         # rank's agents on very large ranks (fewer collectives per month: 2^20 at 150 M agents on
-        # 2 ranks, 76.8 s a month against 80.6 with 2^18); results do not depend on the block
+        # 2 ranks; see docs/performance.md, session 6); results do not depend on the block
         # size (tested)
         per_rank = self.N // comm.size
         self.CHUNK = max(self.CHUNK, 1 << max(int(per_rank // 128 - 1).bit_length(), 0))
