@@ -260,7 +260,7 @@ def block_owner(const int64_t[::1] ids, int64_t n, int64_t size):
             elif x >= n:
                 o[i] = size
             else:
-                o[i] = ((x + 1) * size - 1) // n
+                o[i] = _block_rank(x, n, size)
     return out
 
 
@@ -270,15 +270,15 @@ def firm_home(const int64_t[::1] fids, int64_t n, int64_t size):
     cdef Py_ssize_t i, m = fids.shape[0]
     out = np.empty(m, dtype=np.int64)
     cdef int64_t[::1] o = out
-    cdef int64_t x
     with nogil:
         for i in range(m):
-            x = fids[i]
-            if x < 0:
-                o[i] = -1
-            else:
-                o[i] = ((x % n + 1) * size - 1) // n
+            o[i] = _block_rank(fids[i] % n, n, size) if fids[i] >= 0 else -1
     return out
+
+
+cdef inline int64_t _block_rank(int64_t x, int64_t n, int64_t size) noexcept nogil:
+    """Block-partition rank of 0 <= x < n: the r with r n // size <= x < (r + 1) n // size."""
+    return ((x + 1) * size - 1) // n
 
 
 def take_records(src, const int64_t[::1] idx):

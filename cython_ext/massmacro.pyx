@@ -305,16 +305,25 @@ def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
                     r = seller[i + AHEAD, k]
                     if r >= 0:
                         hp_prefetch_w(&tot[r])
-            na = _popcount8(active[i])
-            if na == 0:
-                continue
-            per = left[i] // na
-            if per <= 0:
-                continue
-            for k in range(K):
-                r = seller[i, k]
-                if r >= 0 and (active[i] >> k) & 1:
-                    tot[r] += per
+            _order_rows(&seller[i, 0], K, active[i], left[i], &tot[0])
+
+
+cdef inline void _order_rows(const int32_t *rows, int K, uint8_t active, int64_t left,
+                             int64_t *tot) noexcept nogil:
+    """One buyer's orders of a round: its budget split equally over its active sellers, per =
+    left // n_active, summed into tot[row] (no order when per <= 0)."""
+    cdef int k, na = _popcount8(active)
+    cdef int64_t per
+    cdef int32_t r
+    if na == 0:
+        return
+    per = left // na
+    if per <= 0:
+        return
+    for k in range(K):
+        r = rows[k]
+        if r >= 0 and (active >> k) & 1:
+            tot[r] += per
 
 
 def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
@@ -361,16 +370,7 @@ def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] 
             left[i] -= spent
             units[i] += acc
             if chain:                       # the next round's orders (round_orders_rows)
-                na = _popcount8(active[i])
-                if na == 0:
-                    continue
-                per = left[i] // na
-                if per <= 0:
-                    continue
-                for k in range(K):
-                    j = seller[i, k]
-                    if j >= 0 and (active[i] >> k) & 1:
-                        next_tot[j] += per
+                _order_rows(&seller[i, 0], K, active[i], left[i], &next_tot[0])
 
 
 cdef extern from "hp_rng.h":
