@@ -288,6 +288,91 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
             units[i] += acc
 
 
+def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
+                      const int64_t[::1] left, int64_t[::1] tot):
+    """Pass 1 of a pro-rata order round for sellers named by rows of a per-rank seller book
+    (markets.SellerBook): buyer i splits its remaining budget equally over its active sellers,
+    per = left // n_active, and the orders are summed straight into tot[row] (no hashing: the book
+    row is the aggregation slot). Same orders as round_orders on the book's firm ids."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per
+    cdef int32_t r
+    with nogil:
+        for i in range(n):
+            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
+                for k in range(K):
+                    r = seller[i + AHEAD, k]
+                    if r >= 0:
+                        hp_prefetch_w(&tot[r])
+            _order_rows(&seller[i, 0], K, active[i], left[i], &tot[0])
+
+
+cdef inline void _order_rows(const int32_t *rows, int K, uint8_t active, int64_t left,
+                             int64_t *tot) noexcept nogil:
+    """One buyer's orders of a round: its budget split equally over its active sellers, per =
+    left // n_active, summed into tot[row] (no order when per <= 0)."""
+    cdef int k, na = _popcount8(active)
+    cdef int64_t per
+    cdef int32_t r
+    if na == 0:
+        return
+    per = left // na
+    if per <= 0:
+        return
+    for k in range(K):
+        r = rows[k]
+        if r >= 0 and (active >> k) & 1:
+            tot[r] += per
+
+
+def round_settle_rows(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
+                      const double[:, ::1] fill, int64_t[::1] paid,
+                      double[::1] units, uint8_t[::1] rationed, int64_t[::1] next_tot=None,
+                      bint close_unordered=False):
+    """Pass 2 of round_orders_rows, given each ordered book row's fill fraction phi = fill[row, 0]
+    (-1: the seller no longer exists) and price = fill[row, 1] (side by side: one cache line per
+    row): the arithmetic of round_settle (without close_unordered), payments summed into paid[row].
+    With next_tot, each buyer's orders of the next round (round_orders_rows on its settled budget
+    and sellers) are summed into next_tot in the same pass. With close_unordered (the intermediate
+    market) a buyer whose budget placed no order this round closes all its sellers."""
+    cdef Py_ssize_t i, n = seller.shape[0]
+    cdef int k, K = seller.shape[1], na
+    cdef int64_t per, spent
+    cdef int32_t j
+    cdef double acc
+    cdef bint chain = next_tot is not None
+    with nogil:
+        for i in range(n):
+            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
+                for k in range(K):
+                    j = seller[i + AHEAD, k]
+                    if j >= 0:
+                        hp_prefetch_r(&fill[j, 0])
+                        hp_prefetch_w(&paid[j])
+                        if chain:
+                            hp_prefetch_w(&next_tot[j])
+            na = _popcount8(active[i])
+            per = left[i] // na if na > 0 else 0
+            if per <= 0:
+                if close_unordered:
+                    active[i] = 0           # no order placed: every active seller closes
+                continue
+            acc = 0.0
+            spent = 0
+            for k in range(K):
+                j = seller[i, k]
+                if j < 0 or not ((active[i] >> k) & 1):
+                    continue
+                if _settle_order(fill[j, 0], fill[j, 1], per, k, &paid[j], &spent, &acc, &active[i],
+                                 &rationed[i]):
+                    seller[i, k] = -1
+            left[i] -= spent
+            units[i] += acc
+            if chain:                       # the next round's orders (round_orders_rows)
+                _order_rows(&seller[i, 0], K, active[i], left[i], &next_tot[0])
+
+
 cdef extern from "hp_rng.h":
     uint64_t hp_mix64(uint64_t z) nogil
     uint64_t hp_key(uint64_t seed, uint64_t purpose, uint64_t entity, uint64_t step) nogil
@@ -656,91 +741,3 @@ def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount
             s = slot[i]
             if s >= 0:
                 scratch[s] = 0
-
-
-# -- market rounds on a per-row record: (phi, price, paid, orders) side by side -----------------
-# rec[row, 0], rec[row, 1]: the seller's fill fraction phi and price (float64 bits in int64 slots),
-# rec[row, 2]: payments of the round, rec[row, 3]: orders (this round's until they are sent, then
-# the next round's). Settling an order reads and writes one 32-byte record: one cache line.
-
-cdef inline double _f64(const int64_t *p) noexcept nogil:
-    return (<const double *>p)[0]
-
-
-def round_orders_rec(const int32_t[:, ::1] seller, const uint8_t[::1] active,
-                     const int64_t[::1] left, int64_t[:, ::1] rec):
-    """Pass 1 of a pro-rata order round for sellers named by rows of a per-rank seller book
-    (markets.SellerBook): buyer i splits its remaining budget equally over its active sellers,
-    per = left // n_active, and the orders are summed straight into rec[row, 3] (no hashing: the
-    book row is the aggregation slot). Same orders as round_orders on the book's firm ids."""
-    cdef Py_ssize_t i, n = seller.shape[0]
-    cdef int k, K = seller.shape[1]
-    cdef int32_t r
-    with nogil:
-        for i in range(n):
-            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
-                for k in range(K):
-                    r = seller[i + AHEAD, k]
-                    if r >= 0:
-                        hp_prefetch_w(&rec[r, 0])
-            _order_rows(&seller[i, 0], K, active[i], left[i], &rec[0, 3], 4)
-
-
-cdef inline void _order_rows(const int32_t *rows, int K, uint8_t active, int64_t left,
-                                    int64_t *tot, Py_ssize_t stride) noexcept nogil:
-    """One buyer's orders of a round: its budget split equally over its active sellers, per =
-    left // n_active, summed into tot[row * stride] (no order when per <= 0)."""
-    cdef int k, na = _popcount8(active)
-    cdef int64_t per
-    cdef int32_t r
-    if na == 0:
-        return
-    per = left // na
-    if per <= 0:
-        return
-    for k in range(K):
-        r = rows[k]
-        if r >= 0 and (active >> k) & 1:
-            tot[r * stride] += per
-
-
-def round_settle_rec(int32_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
-                     int64_t[:, ::1] rec, double[::1] units, uint8_t[::1] rationed, bint chain,
-                     bint close_unordered=False):
-    """Pass 2 of round_orders_rec, given each ordered row's fill fraction phi and price in
-    rec[row, 0:2] (phi -1: the seller no longer exists): the arithmetic of round_settle, payments
-    summed into rec[row, 2]. With `chain`, each buyer's orders of the next round (on its settled
-    budget and sellers) are summed into rec[row, 3] (zeroed by the caller after this round's were
-    sent) in the same pass. With close_unordered (the intermediate market) a buyer whose budget
-    placed no order this round closes all its sellers."""
-    cdef Py_ssize_t i, n = seller.shape[0]
-    cdef int k, K = seller.shape[1], na
-    cdef int64_t per, spent
-    cdef int32_t j
-    cdef double acc
-    with nogil:
-        for i in range(n):
-            if i + AHEAD < n and active[i + AHEAD] != 0 and left[i + AHEAD] > 0:
-                for k in range(K):
-                    j = seller[i + AHEAD, k]
-                    if j >= 0:
-                        hp_prefetch_w(&rec[j, 0])
-            na = _popcount8(active[i])
-            per = left[i] // na if na > 0 else 0
-            if per <= 0:
-                if close_unordered:
-                    active[i] = 0           # no order placed: every active seller closes
-                continue
-            acc = 0.0
-            spent = 0
-            for k in range(K):
-                j = seller[i, k]
-                if j < 0 or not ((active[i] >> k) & 1):
-                    continue
-                if _settle_order(_f64(&rec[j, 0]), _f64(&rec[j, 1]), per, k, &rec[j, 2], &spent,
-                                 &acc, &active[i], &rationed[i]):
-                    seller[i, k] = -1
-            left[i] -= spent
-            units[i] += acc
-            if chain:                       # the next round's orders (round_orders_rec)
-                _order_rows(&seller[i, 0], K, active[i], left[i], &rec[0, 3], 4)

@@ -318,44 +318,44 @@ def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, 
     """`rounds` buyers_rounds for sellers named by SellerBook rows (int32): orders summed per row
     without hashing, the same requests, replies and arithmetic (tested equal); each round's
     settlement pass also sums the next round's orders (a buyer's orders depend on its own budget
-    and sellers only). Per row one 32-byte record (phi, price, payments, orders), so settling an
-    order touches one cache line. row_slot: each row's firm slot at its home (model.market_slots),
-    so that requests and payments are addressed by slot and the homes need no id look-up.
+    and sellers only). row_slot: each row's firm slot at its home (model.market_slots), so that
+    requests and payments are addressed by slot and the homes need no id look-up.
     close_unordered: round_settle's intermediate-market rule; spent (optional, per buyer) adds
     what each round paid."""
-    rec = np.zeros((max(book.size, 1), 4), dtype=np.int64)   # (a row more than none: kernels index row 0)
-    fill = rec.view(np.float64)                         # columns 0, 1 hold float64 phi, price
-    kmm.round_orders_rec(seller_rows, active, left, rec)
+    tot = np.zeros(book.size, dtype=np.int64)
+    kmm.round_orders_rows(seller_rows, active, left, tot)
     for r in range(rounds):
-        tot = rec[:, 3]
         hit = np.flatnonzero(tot)
         fids = book.ids[hit]
-        amounts = tot[hit]
         pieces = firm_pieces(model, fids)
+        fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
         for idx in pieces:
             h = hit[idx]
             if row_slot is None:
-                fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], amounts[idx])
+                fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
             else:
                 req = np.empty(idx.size, dtype=SLOT_ORDER)
                 req["slot"] = row_slot[h]
-                req["amount"] = amounts[idx]
+                req["amount"] = tot[h]
                 rep = model.comm.fetch(model.home(fids[idx]), req, model._serve_orders_at_slots)
                 fill[h, 0], fill[h, 1] = rep["phi"], rep["price"]
-        rec[:, 2:] = 0                                  # payments; the next round's orders
+        paid = tot                                          # reused: these orders are sent
+        paid[:] = 0
+        nxt = np.zeros(book.size, dtype=np.int64) if r + 1 < rounds else None
         before = left.copy() if spent is not None else None
-        kmm.round_settle_rec(seller_rows, active, left, rec, units, rationed, r + 1 < rounds,
-                             close_unordered)
+        kmm.round_settle_rows(seller_rows, active, left, fill, paid, units, rationed, nxt,
+                              close_unordered)
         if spent is not None:
             spent += before - left
             del before
-        paid = rec[hit, 2]
+        del fill
         for idx in pieces:
             if row_slot is None:
-                _pay_sellers(model, fids[idx], paid[idx])
+                _pay_sellers(model, fids[idx], paid[hit[idx]])
             else:
                 pay = np.empty(idx.size, dtype=SLOT_ORDER)
                 pay["slot"] = row_slot[hit[idx]]
-                pay["amount"] = paid[idx]
+                pay["amount"] = paid[hit[idx]]
                 recv, _ = model.comm.exchange(model.home(fids[idx]), pay)
                 model._receive_payments_at_slots(recv)
+        tot = nxt
