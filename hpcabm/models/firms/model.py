@@ -351,7 +351,7 @@ class Model:
         o[loc] = per_slot[self.firms.slots_of(firm[loc])]
         remote = np.nonzero(emp & ~here)[0]
         uniq, inv = kcore.unique_ids(firm[remote])
-        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_of(q)])
+        vals = self.comm.fetch(self.home(uniq), uniq, lambda q: per_slot[self.firms.slots_known(q)])
         o[remote] = vals[inv]
         return o
 
@@ -369,10 +369,7 @@ class Model:
         row = np.dtype((np.void, 8 * k))         # k int64 per record through the exchange
 
         def serve(q):
-            s = self.firms.slots_of(q)
-            if (s < 0).any():
-                raise RuntimeError(f"firm values requested for unknown firm {q[s < 0][:5]}")
-            return np.take(per_slot, s, axis=0).view(row).reshape(-1)
+            return np.take(per_slot, self.firms.slots_known(q), axis=0).view(row).reshape(-1)
         vals = self.comm.fetch(self.home(uniq), uniq, serve).view(np.int64).reshape(-1, k)
         o[remote] = np.take(vals, inv, axis=0)
         return o
@@ -402,7 +399,7 @@ class Model:
                                              share_by_slot, self.omega, acc_u, acc_e)
             self._stats_block(sl, theta)
             uniq, inv = kcore.unique_ids(self.firm[sl.start + remote])
-            shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_of(q)])
+            shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_known(q)])
             labour.accumulate_utility(theta[remote], self.efx[sl.start + remote], shares[inv],
                                       self.omega, acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro

@@ -119,6 +119,14 @@ class FirmStore:
         return labour.fi_find(self.head, self.next, self.id, self.lo, self.N,
                               np.ascontiguousarray(ids, dtype=np.int64))
 
+    def slots_known(self, ids):
+        """slots_of for ids that must name live firms homed here (an error otherwise, rather than
+        index -1 reading the last slot)."""
+        s = self.slots_of(ids)
+        if (s < 0).any():
+            raise RuntimeError(f"firm values requested for unknown firm {np.asarray(ids)[s < 0][:5]}")
+        return s
+
     def live_slots(self):
         """Slots of live firms in global output order: by founder, then by id."""
         s = np.nonzero(self.id >= 0)[0]
