@@ -661,6 +661,23 @@ def forget_dead_rows(int32_t[:, ::1] rows, const int64_t[::1] who, const int8_t[
 
 
 
+cdef inline void _sum_by_slot(const int64_t[::1] slot, const int64_t[::1] amount,
+                              int64_t[::1] scratch) noexcept nogil:
+    """scratch[slot[i]] += amount[i] for slots >= 0: all ranks' requests to a firm summed."""
+    cdef Py_ssize_t i
+    for i in range(slot.shape[0]):
+        if slot[i] >= 0:
+            scratch[slot[i]] += amount[i]
+
+
+cdef inline void _clear_slots(const int64_t[::1] slot, int64_t[::1] scratch) noexcept nogil:
+    """Zero the scratch entries the requests used (it is all zero between markets' calls)."""
+    cdef Py_ssize_t i
+    for i in range(slot.shape[0]):
+        if slot[i] >= 0:
+            scratch[slot[i]] = 0
+
+
 def serve_orders_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
                           const double[::1] price, const double[::1] inv, double[::1] unmet,
                           int64_t[::1] scratch, double[::1] phi, double[::1] price_out):
@@ -675,10 +692,7 @@ def serve_orders_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
     cdef double p, value, d, r
     cdef bint first
     with nogil:
-        for i in range(n):
-            s = slot[i]
-            if s >= 0:
-                scratch[s] += amount[i]
+        _sum_by_slot(slot, amount, scratch)
         for i in range(n):
             s = slot[i]
             if s < 0:
@@ -703,10 +717,7 @@ def serve_orders_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
                     d = 0.0
                 unmet[s] += d / p
                 scratch[s] = -t - 1
-        for i in range(n):
-            s = slot[i]
-            if s >= 0:
-                scratch[s] = 0
+        _clear_slots(slot, scratch)
 
 
 def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
@@ -719,10 +730,7 @@ def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount
     cdef int64_t s, t
     cdef double units, q
     with nogil:
-        for i in range(n):
-            s = slot[i]
-            if s >= 0:
-                scratch[s] += amount[i]
+        _sum_by_slot(slot, amount, scratch)
         for i in range(n):
             s = slot[i]
             if s < 0:
@@ -737,7 +745,4 @@ def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount
             q = inv[s] - units
             inv[s] = q if (q >= 0.0 or q != q) else 0.0
             scratch[s] = -1
-        for i in range(n):
-            s = slot[i]
-            if s >= 0:
-                scratch[s] = 0
+        _clear_slots(slot, scratch)
