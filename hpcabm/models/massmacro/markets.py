@@ -100,22 +100,34 @@ def buyers_round(model, seller, active, left, units, rationed, close_unordered=F
         _pay_sellers(model, uniq[idx], paid[idx])
 
 
-def _fetch_fills(model, fids, amounts):
-    """Send one piece's summed orders to the sellers' homes; their (phi, price) replies."""
-    req = np.empty(fids.size, dtype=ORDER)
-    req["fid"] = fids
-    req["amount"] = amounts
-    rep = model.comm.fetch(model.home(fids), req, model._serve_orders)
+def _requests(fids, amounts, slots):
+    """Records of per-firm amounts: by firm id, or by the firm's slot at its home when known."""
+    if slots is None:
+        rec = np.empty(fids.size, dtype=ORDER)
+        rec["fid"] = fids
+    else:
+        rec = np.empty(fids.size, dtype=SLOT_ORDER)
+        rec["slot"] = slots
+    rec["amount"] = amounts
+    return rec
+
+
+def _fetch_fills(model, fids, amounts, slots=None):
+    """Send one piece's summed orders to the sellers' homes (addressed by slot when `slots` is
+    given); their (phi, price) replies."""
+    serve = model._serve_orders if slots is None else model._serve_orders_at_slots
+    rep = model.comm.fetch(model.home(fids), _requests(fids, amounts, slots), serve)
     return rep["phi"], rep["price"]
 
 
-def _pay_sellers(model, fids, amounts):
-    """Payments of one piece, summed per (rank, seller), to the sellers' homes."""
-    pay = np.empty(fids.size, dtype=ORDER)
-    pay["fid"] = fids
-    pay["amount"] = amounts
-    recv, _ = model.comm.exchange(model.home(fids), pay)
-    model._receive_payments(recv)
+def _pay_sellers(model, fids, amounts, slots=None):
+    """Payments of one piece, summed per (rank, seller), to the sellers' homes (addressed by slot
+    when `slots` is given)."""
+    recv, _ = model.comm.exchange(model.home(fids), _requests(fids, amounts, slots))
+    if slots is None:
+        model._receive_payments(recv)
+    else:
+        model._receive_payments_at_slots(recv)
 
 
 def buyers_round_numpy(model, seller, active, left, units, rationed):
@@ -331,14 +343,8 @@ def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, 
         fill = np.zeros((book.size, 2))                     # phi, price of each ordered row
         for idx in pieces:
             h = hit[idx]
-            if row_slot is None:
-                fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h])
-            else:
-                req = np.empty(idx.size, dtype=SLOT_ORDER)
-                req["slot"] = row_slot[h]
-                req["amount"] = tot[h]
-                rep = model.comm.fetch(model.home(fids[idx]), req, model._serve_orders_at_slots)
-                fill[h, 0], fill[h, 1] = rep["phi"], rep["price"]
+            fill[h, 0], fill[h, 1] = _fetch_fills(model, fids[idx], tot[h],
+                                                  None if row_slot is None else row_slot[h])
         paid = tot                                          # reused: these orders are sent
         paid[:] = 0
         nxt = np.zeros(book.size, dtype=np.int64) if r + 1 < rounds else None
@@ -350,12 +356,6 @@ def buyers_rounds_rows(model, book, seller_rows, active, left, units, rationed, 
             del before
         del fill
         for idx in pieces:
-            if row_slot is None:
-                _pay_sellers(model, fids[idx], paid[hit[idx]])
-            else:
-                pay = np.empty(idx.size, dtype=SLOT_ORDER)
-                pay["slot"] = row_slot[hit[idx]]
-                pay["amount"] = paid[hit[idx]]
-                recv, _ = model.comm.exchange(model.home(fids[idx]), pay)
-                model._receive_payments_at_slots(recv)
+            h = hit[idx]
+            _pay_sellers(model, fids[idx], paid[h], None if row_slot is None else row_slot[h])
         tot = nxt

@@ -302,23 +302,30 @@ class Model(FirmsModel):
         return self.fetch_summaries(firm_ids, self._serve_market_info)
 
     # -- market info of the firms this rank's seller book names -------------------------------
+    def _ask_named_firms(self, book, lists, serve, store):
+        """Ask, at their homes, the firms that the int32 row lists `lists` name in `book`, once per
+        (rank, firm) and in pieces of at most markets.PIECE: store(rows, replies) per piece."""
+        named = np.zeros(book.size, dtype=np.uint8)
+        kmm.mark_named(lists, named)
+        rows = np.nonzero(named)[0]
+        del named
+        for sl in self._slices(rows.size, markets.PIECE):
+            q = np.ascontiguousarray(book.ids[rows[sl]])
+            store(rows[sl], self.comm.fetch(self.home(q), q, serve))
+
     def _snapshot_book_market(self, lists):
         """Sector, price and stock of every firm the seller lists `lists` (int32 book rows, e.g.
         the households' durable sellers) name, fetched once per phase in which no firm changes
         them (the durable choices; seller switching): one request per (rank, firm) instead of one
         per (household block, firm). The phase's look-ups then read this table (_market_of); the
         same values as asking the firms at the time. Rows not fetched have sector -2."""
-        named = np.zeros(self.book.size, dtype=np.uint8)
-        kmm.mark_named(lists, named)
-        rows = np.nonzero(named)[0]
-        del named
         tab = {"sector": np.full(self.book.size, -2, np.int8), "price": np.empty(self.book.size),
                "inv": np.empty(self.book.size)}
-        for sl in self._slices(rows.size, markets.PIECE):
-            q = np.ascontiguousarray(self.book.ids[rows[sl]])
-            rep = self.comm.fetch(self.home(q), q, self._serve_market_info)
+
+        def store(rows, rep):
             for f in tab:
-                tab[f][rows[sl]] = rep[f]
+                tab[f][rows] = rep[f]
+        self._ask_named_firms(self.book, lists, self._serve_market_info, store)
         self._book_tab = tab
 
     def _market_of(self, ids, rows=None):
@@ -366,18 +373,12 @@ class Model(FirmsModel):
         which no firm is added, removed or moved (the perishable and intermediate markets), with
         the homes' slot-sum scratch. Other rows: -1."""
         book = self.book if book is None else book
-        named = np.zeros(book.size, dtype=np.uint8)
-        kmm.mark_named(lists, named)
-        rows = np.nonzero(named)[0]
-        del named
         row_slot = np.full(book.size, -1, dtype=np.int64)
         fs = self.firms
 
-        def serve(q):
-            return fs.slots_of(q).astype(np.int64)
-        for sl in self._slices(rows.size, markets.PIECE):
-            q = np.ascontiguousarray(book.ids[rows[sl]])
-            row_slot[rows[sl]] = self.comm.fetch(self.home(q), q, serve)
+        def store(rows, slots):
+            row_slot[rows] = slots
+        self._ask_named_firms(book, lists, lambda q: fs.slots_of(q).astype(np.int64), store)
         self._slot_layout = fs.layout                  # the slots hold while this does not change
         self._slot_scratch = np.zeros(fs.capacity, dtype=np.int64)
         return row_slot
