@@ -505,6 +505,59 @@ def candidate_draws(uint64_t seed, uint64_t purpose, const int64_t[::1] requeste
     return out
 
 
+def pack_sector_codes(const int8_t[::1] emp_sector, int64_t lo):
+    """This rank's part of the replicated employer-sector map: agent g = lo + i gets the 2-bit code
+    emp_sector[i] + 1 (0 unemployed, 1 C, 2 D, 3 I) at bits 2 (g mod 4) of byte g // 4; returns
+    bytes lo // 4 .. ceil((lo + n) / 4) - 1 (a boundary byte shared with a neighbour rank holds
+    zeros in the neighbour's bits, so the ranks' parts OR together)."""
+    cdef Py_ssize_t i, n = emp_sector.shape[0]
+    cdef int64_t b0 = lo >> 2, g
+    out = np.zeros(((lo + n + 3) >> 2) - b0 if n > 0 else 0, dtype=np.uint8)
+    cdef uint8_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            g = lo + i
+            o[(g >> 2) - b0] |= <uint8_t>(((emp_sector[i] + 1) & 3) << (2 * (g & 3)))
+    return out
+
+
+def sector_hits(uint64_t seed, uint64_t purpose, const int64_t[::1] requester, uint64_t step,
+                int64_t b, int64_t n_agents, const uint8_t[::1] sector_map, int64_t sector):
+    """The draws of candidate_draws(seed, purpose, requester, step, 0, b, n_agents) whose agent the
+    employer-sector map (pack_sector_codes of all ranks) shows employed in `sector`, left-aligned in
+    draw order ((n, b) agent ids, -1 after the last), and their number per requester. The map
+    bytes of the draws are prefetched a few requesters ahead."""
+    cdef Py_ssize_t i, j, n = requester.shape[0]
+    cdef uint64_t key
+    cdef int64_t d, h
+    cdef double N = <double>n_agents
+    cdef uint8_t code = <uint8_t>(sector + 1)
+    out = np.empty((n, b), dtype=np.int64)
+    nh = np.empty(n, dtype=np.int64)
+    cdef int64_t[:, ::1] o = out
+    cdef int64_t[::1] c = nh
+    with nogil:
+        for i in range(n):                  # the draws (candidate_draws)
+            key = hp_key(seed, purpose, <uint64_t>requester[i], step)
+            for j in range(b):
+                d = <int64_t>(hp_u01(hp_draw(key, <uint64_t>j)) * N)
+                o[i, j] = d if d < n_agents - 1 else n_agents - 1
+        for i in range(n):                  # keep the sector's, in draw order
+            if i + 4 < n:
+                for j in range(b):
+                    hp_prefetch_r(&sector_map[o[i + 4, j] >> 2])
+            h = 0
+            for j in range(b):
+                d = o[i, j]
+                if ((sector_map[d >> 2] >> (2 * (d & 3))) & 3) == code:
+                    o[i, h] = d
+                    h += 1
+            c[i] = h
+            for j in range(h, b):
+                o[i, j] = -1
+    return out, nh
+
+
 def accept_candidates(const int64_t[:, ::1] codes, int64_t sector, int64_t[:, ::1] mine,
                       int64_t[::1] found):
     """Candidate acceptance of first_sector_employers for one round: per requester, in draw

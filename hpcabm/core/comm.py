@@ -153,7 +153,7 @@ class Comm:
         counts = np.array(self.mpi.allgather(local.size), dtype=np.int64)
         out = np.empty(int(counts.sum()), dtype=local.dtype)
         displ = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self.mpi.Allgatherv(local, [out, (counts, displ)])
+        self._timed(self.mpi.Allgatherv, local, [out, (counts, displ)])
         return out
 
     def exscan_int(self, value):

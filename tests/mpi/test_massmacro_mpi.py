@@ -58,3 +58,16 @@ def test_world_equals_one_rank_and_restart_repartitions(text):
         for k in s1:
             assert s1[k].tobytes() == sw[k].tobytes(), k
     world.barrier()
+
+
+def test_employer_sector_map_is_every_agents_employer_sector():
+    """The replicated employer-sector map (gathered from every rank's cache; neighbour ranks may
+    share a byte on 3 ranks) holds emp_sector + 1 of every agent, on every rank."""
+    world = Comm()
+    m = run(world, 4)
+    emp = world.allgather_concat(m.emp_sector)
+    with m._employer_sector_map():
+        smap = m.sector_map.copy()
+    assert m.sector_map is None
+    g = np.arange(m.N)
+    assert np.array_equal((smap[g // 4] >> (2 * (g % 4))) & 3, emp + 1)

@@ -10,6 +10,7 @@ intermediate I (used by C and D firms). The month (shared/notes/MASS_MACRO.md se
 Money is int64 and conserved exactly: households' plus firms' money is the same every month.
 With `massmacro.markets: false` every step is the firms model's step (same seed, same results)."""
 import time
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -71,6 +72,7 @@ def _market_rows(cols, at):
 class Model(FirmsModel):
     name = "massmacro"
     durable_shortcut = True      # skip candidate draws of households that cannot afford any D good
+    sector_map = None            # every agent's employer sector, while held (_employer_sector_map)
     # goods-market firm state, added to the firm store when the markets start (none is carried
     # through a labour-only warm start)
     MARKET_FIRM_COLUMNS = {
@@ -198,11 +200,34 @@ class Model(FirmsModel):
         del share
         self.durable[:] = 1
         self._set_emp_sector()
-        for block in self._agent_chunks():       # per block: bounded temporaries, same draws
-            self.cs[block] = self._draw_sellers(block, C, self.KC, salt=1)
-            self.ds[block] = self._draw_sellers(block, D, self.KD, salt=2)
-        self._draw_suppliers_for(live)
+        with self._employer_sector_map():
+            for block in self._agent_chunks():       # per block: bounded temporaries, same draws
+                self.cs[block] = self._draw_sellers(block, C, self.KC, salt=1)
+                self.ds[block] = self._draw_sellers(block, D, self.KD, salt=2)
+            self._draw_suppliers_for(live)
         self.market_on = True
+
+    @contextmanager
+    def _employer_sector_map(self):
+        """While no one changes employer (the durable market, seller switching, the markets'
+        start): every rank holds the 2-bit employer sector of every agent (N / 4 bytes, gathered
+        from the employer-sector caches), so that candidate draws "proportional to employees" of
+        a sector look up only the drawn agents who work in it (markets._accept_mapped; the same
+        candidates). Collective: every rank enters it at the same point."""
+        every = self.comm.allgather_concat(kmm.pack_sector_codes(self.emp_sector, self.part.lo))
+        smap = np.zeros((self.N + 3) // 4, dtype=np.uint8)
+        b, off = self.part.bounds, 0
+        for r in range(self.comm.size):
+            if b[r + 1] > b[r]:
+                b0, b1 = int(b[r]) // 4, (int(b[r + 1]) + 3) // 4     # neighbours may share a byte
+                smap[b0:b1] |= every[off:off + b1 - b0]
+                off += b1 - b0
+        del every
+        self.sector_map = smap
+        try:
+            yield
+        finally:
+            self.sector_map = None
 
     def _set_emp_sector(self):
         """Rebuild the employer-sector cache from the firms (at the markets' start and on restart)."""
@@ -584,7 +609,8 @@ class Model(FirmsModel):
         for part in self._pieces_of(skipped, 16 * self.CHUNK):
             self._forget_dead_durable_sellers(part)
         del skipped
-        picks = [self._durable_choices(part) for part in self._pieces_of(need, self.CHUNK)]
+        with self._employer_sector_map():
+            picks = [self._durable_choices(part) for part in self._pieces_of(need, self.CHUNK)]
         del self._book_tab
         buyers = np.concatenate([p[0] for p in picks])
         fid = np.concatenate([p[1] for p in picks])
@@ -1008,10 +1034,11 @@ class Model(FirmsModel):
     # 11. switching
     def _switch_sellers(self, m):
         self._snapshot_book_market(self.cs.rows)   # after the labour phase: prices fixed, firms born and died
-        for sl in self._agent_slices():
-            self._switch_household_sellers(m, sl)
-        del self._book_tab
-        self._switch_suppliers(m)
+        with self._employer_sector_map():
+            for sl in self._agent_slices():
+                self._switch_household_sellers(m, sl)
+            del self._book_tab
+            self._switch_suppliers(m)
 
     def _switch_household_sellers(self, m, sl):
         """Seller switching of the households of slice `sl` (note sec. 3.10): who looks, and at

@@ -368,18 +368,33 @@ def test_supplier_switching_moves_only_to_cheaper_suppliers():
     assert not any(y in cheap for y in before[changed].tolist())
 
 
-@pytest.mark.parametrize("share", [None, 1.0], ids=["model-rounds", "one-draw-rounds"])
-def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share):
+@pytest.mark.parametrize("share,mapped", [(None, False), (1.0, False), (None, True)],
+                         ids=["model-rounds", "one-draw-rounds", "employer-sector-map"])
+def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share, mapped):
     """first_sector_employers fetches draws in rounds, only for requesters still short of k; the
     candidates equal the first k distinct employers of the sector among all `tries` draws (also
-    with rounds of the fewest draws, where later rounds often redraw an earlier candidate)."""
+    with rounds of the fewest draws, where later rounds often redraw an earlier candidate, and
+    with the employer-sector map, where only draws employed in the sector are fetched)."""
     m, _ = run15
     monkeypatch.setattr(markets, "ROUNDS_FROM", 0)           # two rounds at any size
     if share:
         monkeypatch.setattr(m, "sector_share", lambda sector: share)
+    if mapped:
+        asked = []
+        codes_of = markets._employer_codes_of
+        monkeypatch.setattr(markets, "_employer_codes_of",
+                            lambda model, agents: asked.append(agents.size) or codes_of(model, agents))
     req = m.part.lo + np.arange(0, m.part.count, 3)
     for sector, k, tries in ((C, 1, 3), (D, 2, 6), (C, 4, 24), (I, 3, 9), (D, 1, 1)):
-        got = markets.first_sector_employers(m, req, sector, k, 5, tries)
+        if mapped:
+            asked.clear()
+            with m._employer_sector_map():
+                got = markets.first_sector_employers(m, req, sector, k, 5, tries)
+            assert m.sector_map is None
+            # only draws employed in the sector were looked up, at most all of them
+            assert 0 < sum(asked) <= (m.sector_share(sector) * 1.3 + 0.01) * req.size * tries
+        else:
+            got = markets.first_sector_employers(m, req, sector, k, 5, tries)
         emp = markets.employers_of_random_agents(m, req, 5, tries)        # one rank: every firm is here
         slot = m.firms.slots_of(np.maximum(emp, 0).reshape(-1)).reshape(emp.shape)
         sec = np.where(emp >= 0, m.firms.sector[slot], -1)
@@ -424,6 +439,37 @@ def test_goods_utility_kernel_is_the_formula_with_libm():
         assert math.isclose(gu[-1], math.pow(pw, t) * math.pow(omega - e, 1 - t), rel_tol=1e-13)
     assert np.array_equal(acc_c, kcore.exact_sum_parts(units))
     assert np.array_equal(acc_u, kcore.exact_sum_parts(np.array(gu)))
+
+
+def test_sector_map_parts_or_together_and_hits_are_the_sector_draws():
+    """pack_sector_codes of consecutive parts at any boundaries OR together into the map of the
+    whole; sector_hits keeps, in draw order, exactly the candidate draws employed in the sector."""
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(9)
+    N = 1003
+    emp = r.integers(-1, 3, N).astype(np.int8)
+    whole = kmm.pack_sector_codes(emp, 0)
+    assert whole.size == (N + 3) // 4
+    codes = (whole[np.arange(N) // 4] >> (2 * (np.arange(N) % 4))) & 3
+    assert np.array_equal(codes, emp + 1)
+    for cuts in ((0, 5, 6, 333, 1003), (0, 1, 2, 3, 4, 999, 1003), (0, 0, 501, 1003)):
+        smap = np.zeros_like(whole)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            part = kmm.pack_sector_codes(emp[a:b], a)
+            if b > a:
+                smap[a // 4:(b + 3) // 4] |= part
+            else:
+                assert part.size == 0
+        assert np.array_equal(smap, whole), cuts
+    req = np.arange(0, 400, 7, dtype=np.int64)
+    for sector in (0, 1, 2):
+        for b in (0, 1, 9):
+            hits, nh = kmm.sector_hits(11, rng.MM_CAND, req, 451, b, N, whole, sector)
+            draws = kmm.candidate_draws(11, rng.MM_CAND, req, 451, 0, b, N)
+            for i in range(req.size):
+                want = [d for d in draws[i] if emp[d] == sector]
+                assert nh[i] == len(want)
+                assert hits[i, :nh[i]].tolist() == want and (hits[i, nh[i]:] == -1).all()
 
 
 def test_candidate_draw_kernel_is_the_uniform_stream():
