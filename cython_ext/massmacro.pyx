@@ -417,31 +417,90 @@ def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
     return size, i
 
 
-def goods_utility_parts(const double[::1] units, const int8_t[::1] durable, const int64_t[::1] efx,
-                        const double[::1] theta, double s_D, double eps_D, double omega,
-                        int64_t[:, ::1] acc_units, int64_t[:, ::1] acc_gu):
-    """The month's goods utility of households (note sec. 3.12): u_i = X_i^theta_i (omega - e_i)^
-    (1 - theta_i) with X_i = max(c_i, 0)^(1 - s_D) (eps_D + D_i)^s_D, c_i the perishable units
-    bought and D_i in {0, 1} the durable owned, e_i = efx_i 2^-40; adds c_i to acc_units and u_i
-    to acc_gu (exact-sum buckets, so blocks and ranks add up to the same sums). For c_i > 0 as
-    exp(theta_i log X_i + (1 - theta_i) log(omega - e_i)), log X_i = (1 - s_D) log c_i +
-    s_D log(eps_D + D_i): two logs and one exp instead of three pows (the same value to a few
-    ulps); with libm's functions, so the result does not depend on the CPU's vector extensions."""
-    cdef Py_ssize_t i, n = units.shape[0]
+cdef extern from "hp_firmindex.h":
+    void hp_fi_find_batch(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
+                          int64_t hi, int64_t N, const int64_t *ids, int64_t n, int32_t *out) nogil
+
+
+cdef inline double _labour_utility(double sh, double theta, double omega, double e,
+                                   double lw) noexcept nogil:
+    """Axtell's U = share^theta (omega - e)^(1 - theta) given lw = log(omega - e): as
+    exp(theta log share + (1 - theta) lw) where both logs are finite (the same value to a few
+    ulps), else with pow (share 0, no leisure: the formula's edge values exactly)."""
+    if sh > 0.0 and omega - e > 0.0:
+        return exp(theta * log(sh) + (1.0 - theta) * lw)
+    return pow(sh, theta) * pow(omega - e, 1.0 - theta)
+
+
+cdef inline double _goods_utility(double c, int8_t durable, double theta, double omega, double e,
+                                  double lw, double s_D, double l0, double l1, double d0,
+                                  double d1) noexcept nogil:
+    """goods_utility_parts' u_i given lw = log(omega - e)."""
+    cdef double X
+    if c > 0.0:
+        return exp(theta * ((1.0 - s_D) * log(c) + (l1 if durable != 0 else l0)) + (1.0 - theta) * lw)
+    X = pow(0.0, 1.0 - s_D) * (d1 if durable != 0 else d0)
+    return pow(X, theta) * pow(omega - e, 1.0 - theta)
+
+
+def month_stats_pass(const int64_t[::1] firm, const int64_t[::1] efx, const double[::1] theta,
+                     const int32_t[::1] head, const int32_t[::1] nxt, const int64_t[::1] fid,
+                     int64_t lo, int64_t hi, int64_t N, const double[::1] share_by_slot,
+                     double omega, const double[::1] units, const int8_t[::1] durable,
+                     double s_D, double eps_D, int64_t[:, ::1] acc_u, int64_t[:, ::1] acc_e,
+                     int64_t[:, ::1] acc_units, int64_t[:, ::1] acc_gu):
+    """MASs Macro's monthly per-agent statistics in one sweep (the firms model's agent_month_pass
+    and goods_utility_parts together): effort; Axtell's utility share^theta (omega - e)^(1 - theta)
+    of agents whose firm is homed here (share = O_f / N_f by slot, 0 without a firm); perishable
+    units and goods utility of every household. log(omega - e) is taken once per agent for both
+    utilities (exp/log instead of pow: see _labour_utility). Returns the local indices of agents
+    whose firm lives on another rank (remote_utility adds their utility)."""
+    cdef Py_ssize_t i, n = firm.shape[0]
+    cdef int64_t f, founder, nr = 0
+    cdef double e, sh, lw, c
     cdef double d0 = pow(eps_D, s_D), d1 = pow(eps_D + 1.0, s_D)
     cdef double l0 = s_D * log(eps_D), l1 = s_D * log(eps_D + 1.0)
-    cdef double c, X, e, lx
+    remote_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] remote = remote_a
+    slots_a = np.empty(max(n, 1), dtype=np.int32)
+    cdef int32_t[::1] slot = slots_a
+    if n == 0:
+        return remote_a
     with nogil:
+        hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
         for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_r(&share_by_slot[slot[i + 16]])
+            e = <double>efx[i] * (1.0 / 1099511627776.0)
+            hp_acc_add(&acc_e[0, 0], e)
+            lw = log(omega - e)
             c = units[i]
             hp_acc_add(&acc_units[0, 0], c)
+            hp_acc_add(&acc_gu[0, 0], _goods_utility(c, durable[i], theta[i], omega, e, lw, s_D,
+                                                     l0, l1, d0, d1))
+            f = firm[i]
+            if f < 0:
+                sh = 0.0
+            else:
+                founder = f % N
+                if founder < lo or founder >= hi:
+                    remote[nr] = i
+                    nr += 1
+                    continue
+                sh = share_by_slot[slot[i]]
+            hp_acc_add(&acc_u[0, 0], _labour_utility(sh, theta[i], omega, e, lw))
+    return remote_a[:nr].copy()
+
+
+def remote_utility(const double[::1] theta, const int64_t[::1] efx, const double[::1] share,
+                   double omega, int64_t[:, ::1] acc_u):
+    """month_stats_pass' utility for agents whose firm's share was fetched."""
+    cdef Py_ssize_t i, n = theta.shape[0]
+    cdef double e
+    with nogil:
+        for i in range(n):
             e = <double>efx[i] * (1.0 / 1099511627776.0)
-            if c > 0.0:
-                lx = (1.0 - s_D) * log(c) + (l1 if durable[i] != 0 else l0)
-                hp_acc_add(&acc_gu[0, 0], exp(theta[i] * lx + (1.0 - theta[i]) * log(omega - e)))
-            else:                           # X = 0 (and 0^0 = 1 for theta = 0)
-                X = pow(0.0, 1.0 - s_D) * (d1 if durable[i] != 0 else d0)
-                hp_acc_add(&acc_gu[0, 0], pow(X, theta[i]) * pow(omega - e, 1.0 - theta[i]))
+            hp_acc_add(&acc_u[0, 0], _labour_utility(share[i], theta[i], omega, e, log(omega - e)))
 
 
 def employer_codes(const int64_t[::1] firm, const int8_t[::1] emp_sector, const int64_t[::1] q):

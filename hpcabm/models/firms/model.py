@@ -394,14 +394,10 @@ class Model:
         acc_e = np.zeros_like(acc_u)
         for sl in self._agent_slices():
             theta = self.theta_of(sl)
-            remote = labour.agent_month_pass(self.firm[sl], self.efx[sl], theta,
-                                             fs.head, fs.next, fs.id, self.part.lo, self.part.hi, self.N,
-                                             share_by_slot, self.omega, acc_u, acc_e)
-            self._stats_block(sl, theta)
+            remote = self._stats_block(sl, theta, share_by_slot, acc_u, acc_e)
             uniq, inv = kcore.unique_ids(self.firm[sl.start + remote])
             shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_known(q)])
-            labour.accumulate_utility(theta[remote], self.efx[sl.start + remote], shares[inv],
-                                      self.omega, acc_u)
+            self._remote_utility(theta[remote], self.efx[sl.start + remote], shares[inv], acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))
@@ -423,9 +419,19 @@ class Model:
         s["effort"].append(effort / self.N)
         self._tick("stats", t0)
 
-    def _stats_block(self, sl, theta):
-        """Hook of the monthly statistics sweep: agents of slice `sl` with their income weights
-        (models with more per-agent statistics add them here, in the same pass)."""
+    def _stats_block(self, sl, theta, share_by_slot, acc_u, acc_e):
+        """The monthly statistics sweep over the agents of slice `sl` (income weights theta):
+        effort, and utility of those whose firm is homed here, into exact-sum buckets; returns
+        the local indices (in `sl`) of agents whose firm lives elsewhere (models with more
+        per-agent statistics override it and add them in the same pass)."""
+        fs = self.firms
+        return labour.agent_month_pass(self.firm[sl], self.efx[sl], theta, fs.head, fs.next, fs.id,
+                                       self.part.lo, self.part.hi, self.N, share_by_slot,
+                                       self.omega, acc_u, acc_e)
+
+    def _remote_utility(self, theta, efx, share, acc_u):
+        """Utility of the agents _stats_block left out, given their firms' shares."""
+        labour.accumulate_utility(theta, efx, share, self.omega, acc_u)
 
     def progress_fields(self):
         return {"agents": self.N, "firms": self.series["firms"][-1] if self.series["firms"] else 0}

@@ -1095,15 +1095,24 @@ class Model(FirmsModel):
             self.series[k].append(0)
         self.series["spell_hist"].append([0] * SPELL_BINS)
 
-    def _stats_block(self, sl, theta):
-        """Goods utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D, of
-        the households of `sl`, summed exactly (integer buckets add up: blocks do not change the
-        sum) in the statistics sweep, with the income weights it drew."""
+    def _stats_block(self, sl, theta, share_by_slot, acc_u, acc_e):
+        """The firms model's statistics sweep plus the households' perishable units and goods
+        utility u = X^theta (omega - e)^(1 - theta), X = c^(1 - s_D) (eps_D + D)^s_D, in one pass
+        (kernel month_stats_pass: log(omega - e) once per agent for both utilities), summed
+        exactly (integer buckets add up: blocks do not change the sums)."""
         if getattr(self, "_units_c", None) is None:
-            return
-        kmm.goods_utility_parts(self._units_c[sl], self.durable[sl], self.efx[sl], theta,
-                                self.p.durable_weight, self.p.durable_floor, self.omega,
-                                self._gu_parts[0], self._gu_parts[1])
+            return super()._stats_block(sl, theta, share_by_slot, acc_u, acc_e)
+        fs = self.firms
+        return kmm.month_stats_pass(self.firm[sl], self.efx[sl], theta, fs.head, fs.next, fs.id,
+                                    self.part.lo, self.part.hi, self.N, share_by_slot, self.omega,
+                                    self._units_c[sl], self.durable[sl], self.p.durable_weight,
+                                    self.p.durable_floor, acc_u, acc_e, self._gu_parts[0],
+                                    self._gu_parts[1])
+
+    def _remote_utility(self, theta, efx, share, acc_u):
+        if getattr(self, "_units_c", None) is None:
+            return super()._remote_utility(theta, efx, share, acc_u)
+        kmm.remote_utility(theta, efx, share, self.omega, acc_u)
 
     def _market_stats(self):
         comm, fs = self.comm, self.firms

@@ -409,36 +409,74 @@ def test_candidate_rounds_equal_fetching_every_draw(run15, monkeypatch, share, m
         assert (want >= 0).any()
 
 
-def test_goods_utility_kernel_is_the_formula_with_libm():
-    """goods_utility_parts: u = X^theta (omega - e)^(1 - theta), X = max(c, 0)^(1 - s_D)
-    (eps_D + D)^s_D, summed exactly; compared with libm (math.log/exp, math.pow at c <= 0)
-    element by element, and within 1e-13 with the formula's three pows."""
+def test_statistics_sweep_kernel_is_the_formulas_with_libm():
+    """month_stats_pass (one rank holding founders 0..2999 of 5000 agents): goods utility
+    u = X^theta (omega - e)^(1 - theta), X = max(c, 0)^(1 - s_D) (eps_D + D)^s_D, compared with
+    libm (math.log/exp; math.pow at c <= 0) element by element and within 1e-13 with the formula's
+    three pows; Axtell's utility share^theta (omega - e)^(1 - theta) of agents whose firm is homed
+    here as exp/log (pow at share 0), within 1e-13 of the two pows; effort and units summed
+    exactly; agents whose firm is homed elsewhere returned (remote_utility adds theirs)."""
     import math
     from hpcabm.kernels import massmacro as kmm
+    from hpcabm.models.firms.state import FirmStore
     r = np.random.default_rng(4)
-    n = 5000
+    n, N, hi = 5000, 5000, 3000
     units = r.random(n) * 50 - 1.0                  # a few negative: clamped in X, summed as they are
     durable = r.integers(0, 2, n).astype(np.int8)
     efx = (r.random(n) * 0.9 * 2**40).astype(np.int64)
     theta = r.random(n)
     sD, eps, omega = 0.105, 0.1, 1.0
     units[:4], theta[:4], efx[:4] = [0.0, 0.0, 1e-300, 3.0], [0.0, 0.3, 0.0, 0.5], [0, 0, 5, 2**40]
-    acc_c = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
-    acc_u = np.zeros_like(acc_c)
-    kmm.goods_utility_parts(units, durable, efx, theta, sD, eps, omega, acc_c, acc_u)
-    gu = []
-    for c, d, x, t in zip(units.tolist(), durable.tolist(), efx.tolist(), theta.tolist()):
+    founders = r.integers(0, N, 400)
+    fids = np.unique(np.where(r.random(400) < 0.5, founders, 7 * N + founders))
+    fs = FirmStore(0, hi, N, 16)
+    slots = fs.add(fids[fids % N < hi], birth=0)
+    share_by_slot = np.zeros(fs.capacity)
+    share_by_slot[slots] = r.random(slots.size) * 3
+    share_by_slot[slots[:3]] = 0.0                   # firms that produce nothing
+    firm = fids[r.integers(0, fids.size, n)]
+    firm[r.random(n) < 0.1] = -1
+    acc = [np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64) for _ in range(4)]
+    remote = kmm.month_stats_pass(firm, efx, theta, fs.head, fs.next, fs.id, 0, hi, N, share_by_slot,
+                                  omega, units, durable, sD, eps, *acc)
+    assert np.array_equal(remote, np.nonzero((firm >= 0) & (firm % N >= hi))[0])
+    share = np.zeros(n)
+    here = (firm >= 0) & (firm % N < hi)
+    share[here] = share_by_slot[fs.slots_of(firm[here])]
+    gu, lu = [], []
+    for i, (c, d, x, t) in enumerate(zip(units.tolist(), durable.tolist(), efx.tolist(), theta.tolist())):
         e = x * (1.0 / 2**40)
+        lw = math.log(omega - e) if omega > e else -math.inf
         if c > 0:
             lx = (1.0 - sD) * math.log(c) + sD * math.log(eps + d)
-            gu.append(math.exp(t * lx + (1.0 - t) * (math.log(omega - e) if omega > e else -math.inf)))
+            gu.append(math.exp(t * lx + (1.0 - t) * lw))
         else:
             X = math.pow(0.0, 1 - sD) * math.pow(eps + d, sD)
             gu.append(math.pow(X, t) * math.pow(omega - e, 1 - t))
         pw = math.pow(max(c, 0.0), 1 - sD) * math.pow(eps + d, sD)       # the note's formula
         assert math.isclose(gu[-1], math.pow(pw, t) * math.pow(omega - e, 1 - t), rel_tol=1e-13)
-    assert np.array_equal(acc_c, kcore.exact_sum_parts(units))
-    assert np.array_equal(acc_u, kcore.exact_sum_parts(np.array(gu)))
+        if firm[i] >= 0 and not here[i]:
+            continue
+        sh = share[i]
+        u = math.exp(t * math.log(sh) + (1.0 - t) * lw) if sh > 0 and omega > e else \
+            math.pow(sh, t) * math.pow(omega - e, 1.0 - t)
+        assert math.isclose(u, math.pow(sh, t) * math.pow(omega - e, 1.0 - t), rel_tol=1e-13, abs_tol=0)
+        lu.append(u)
+    assert np.array_equal(acc[2], kcore.exact_sum_parts(units))
+    assert np.array_equal(acc[3], kcore.exact_sum_parts(np.array(gu)))
+    assert np.array_equal(acc[1], kcore.exact_sum_parts(efx * (1.0 / 2**40)))
+    assert np.array_equal(acc[0], kcore.exact_sum_parts(np.array(lu)))
+    # the remote agents' utility from their fetched shares
+    acc_r = np.zeros((kcore.N_BUCKETS, 2), dtype=np.int64)
+    sh_r = r.random(remote.size) * 2
+    sh_r[:2] = 0.0
+    kmm.remote_utility(theta[remote], efx[remote], sh_r, omega, acc_r)
+    want = []
+    for t, x, sh in zip(theta[remote].tolist(), efx[remote].tolist(), sh_r.tolist()):
+        e = x * (1.0 / 2**40)
+        want.append(math.exp(t * math.log(sh) + (1.0 - t) * math.log(omega - e)) if sh > 0 and omega > e
+                    else math.pow(sh, t) * math.pow(omega - e, 1.0 - t))
+    assert np.array_equal(acc_r, kcore.exact_sum_parts(np.array(want)))
 
 
 def test_sector_map_parts_or_together_and_hits_are_the_sector_draws():
