@@ -288,6 +288,21 @@ def round_settle(int64_t[:, ::1] seller, uint8_t[::1] active, int64_t[::1] left,
             units[i] += acc
 
 
+def named_bits(const int32_t[:, ::1] rows, uint8_t[::1] out):
+    """out[i] = the bit set of the entries of row i of a seller list that name a seller
+    (rows[i, k] >= 0 sets bit k; K <= 8): a buyer's active sellers at the start of a market."""
+    cdef Py_ssize_t i, n = rows.shape[0]
+    cdef int k, K = rows.shape[1]
+    cdef uint8_t b
+    with nogil:
+        for i in range(n):
+            b = 0
+            for k in range(K):
+                if rows[i, k] >= 0:
+                    b |= <uint8_t>(1 << k)
+            out[i] = b
+
+
 def round_orders_rows(const int32_t[:, ::1] seller, const uint8_t[::1] active,
                       const int64_t[::1] left, int64_t[::1] tot):
     """Pass 1 of a pro-rata order round for sellers named by rows of a per-rank seller book

@@ -701,8 +701,7 @@ class Model(FirmsModel):
         units = np.zeros(self.part.count)
         self.rationed[:] = 0
         active = np.empty(self.part.count, dtype=np.uint8)
-        for sl in self._agent_slices():
-            active[sl] = markets.bitset(self.cs.rows[sl] >= 0)
+        kmm.named_bits(self.cs.rows, active)
         row_slot = self.market_slots(self.cs.rows)
         markets.buyers_rounds_rows(self, self.book, self.cs.rows, active, left, units, self.rationed,
                                    int(self.p.rounds_c), row_slot)

@@ -510,6 +510,15 @@ def test_sector_map_parts_or_together_and_hits_are_the_sector_draws():
                 assert hits[i, :nh[i]].tolist() == want and (hits[i, nh[i]:] == -1).all()
 
 
+def test_named_bits_kernel_is_the_bitset_of_named_entries():
+    from hpcabm.kernels import massmacro as kmm
+    rows = np.random.default_rng(2).integers(-1, 5, (1000, 7)).astype(np.int32)
+    rows[:3] = [[-1] * 7, [0] * 7, [3, -1, -1, -1, -1, -1, 2]]
+    got = np.empty(rows.shape[0], dtype=np.uint8)
+    kmm.named_bits(rows, got)
+    assert np.array_equal(got, markets.bitset(rows >= 0)) and got[:3].tolist() == [0, 127, 65]
+
+
 def test_candidate_draw_kernel_is_the_uniform_stream():
     """candidate_draws: draw t of requester r is min(floor(u N), N - 1), u = uniform(seed, MM_CAND,
     r, step, t), for rounds starting at any draw t0."""
