@@ -220,6 +220,10 @@ def group_by_rank(const int64_t[::1] dest, int64_t size):
     return order_a, counts_a
 
 
+cdef extern from "hp_divmod.h":
+    int64_t hp_div_q(int64_t a, int64_t d, double inv) nogil
+    int64_t hp_mod(int64_t a, int64_t d, double inv) nogil
+
 cdef extern from "hp_prefetch.h":
     void hp_prefetch_r(const void *p) nogil
 
@@ -252,6 +256,7 @@ def block_owner(const int64_t[::1] ids, int64_t n, int64_t size):
     out = np.empty(m, dtype=np.int64)
     cdef int64_t[::1] o = out
     cdef int64_t x
+    cdef double inv = 1.0 / <double>n if n > 0 else 0.0
     with nogil:
         for i in range(m):
             x = ids[i]
@@ -260,7 +265,7 @@ def block_owner(const int64_t[::1] ids, int64_t n, int64_t size):
             elif x >= n:
                 o[i] = size
             else:
-                o[i] = _block_rank(x, n, size)
+                o[i] = _block_rank(x, n, size, inv)
     return out
 
 
@@ -270,15 +275,17 @@ def firm_home(const int64_t[::1] fids, int64_t n, int64_t size):
     cdef Py_ssize_t i, m = fids.shape[0]
     out = np.empty(m, dtype=np.int64)
     cdef int64_t[::1] o = out
+    cdef double inv = 1.0 / <double>n if n > 0 else 0.0
     with nogil:
         for i in range(m):
-            o[i] = _block_rank(fids[i] % n, n, size) if fids[i] >= 0 else -1
+            o[i] = _block_rank(hp_mod(fids[i], n, inv), n, size, inv) if fids[i] >= 0 else -1
     return out
 
 
-cdef inline int64_t _block_rank(int64_t x, int64_t n, int64_t size) noexcept nogil:
-    """Block-partition rank of 0 <= x < n: the r with r n // size <= x < (r + 1) n // size."""
-    return ((x + 1) * size - 1) // n
+cdef inline int64_t _block_rank(int64_t x, int64_t n, int64_t size, double inv) noexcept nogil:
+    """Block-partition rank of 0 <= x < n: the r with r n // size <= x < (r + 1) n // size
+    (inv = 1.0 / n: hp_div_q's exact division)."""
+    return hp_div_q((x + 1) * size - 1, n, inv)
 
 
 def take_records(src, const int64_t[::1] idx):

@@ -7,6 +7,7 @@
 #ifndef HP_FIRMINDEX_H
 #define HP_FIRMINDEX_H
 #include <stdint.h>
+#include "hp_divmod.h"
 
 static inline int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid,
                                  int64_t lo, int64_t N, int64_t id) {
@@ -24,9 +25,10 @@ static inline void hp_fi_find_batch(const int32_t *head, const int32_t *next, co
                                     int64_t lo, int64_t hi, int64_t N, const int64_t *ids,
                                     int64_t n, int32_t *out) {
     int64_t i, f, j;
+    double inv = 1.0 / (double)N;
     for (i = 0; i < n; i++) {                       /* local founder index, or -1 */
         f = ids[i];
-        j = f >= 0 ? f % N : -1;
+        j = f >= 0 ? hp_mod(f, N, inv) : -1;
         out[i] = (j >= lo && j < hi) ? (int32_t)(j - lo) : -1;
     }
     for (i = 0; i < n; i++) {                       /* first slot of the founder */

@@ -33,6 +33,9 @@ cdef extern from "hp_labour.h":
                             double b, double beta, int32_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
 
+cdef extern from "hp_divmod.h":
+    int64_t hp_mod(int64_t a, int64_t d, double inv) nogil
+
 cdef extern from "hp_prefetch.h":
     void hp_prefetch_r(const void *p) nogil
 
@@ -353,6 +356,7 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
     cdef int32_t[::1] slot = slots_a
     if n == 0:
         return remote_a
+    cdef double invN = 1.0 / <double>N if N > 0 else 0.0
     with nogil:
         hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
         for i in range(n):
@@ -364,7 +368,7 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
             if f < 0:
                 sh = 0.0
             else:
-                founder = f % N
+                founder = hp_mod(f, N, invN)
                 if founder < lo or founder >= hi:
                     remote[nr] = i
                     nr += 1
@@ -400,6 +404,7 @@ def firm_rows_local(const int64_t[::1] firm, const int32_t[::1] head, const int3
     cdef int32_t[::1] slot = slots_a
     if n == 0:
         return remote_a
+    cdef double invN = 1.0 / <double>N if N > 0 else 0.0
     with nogil:
         hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
         for i in range(n):
@@ -410,7 +415,7 @@ def firm_rows_local(const int64_t[::1] firm, const int32_t[::1] head, const int3
             f = firm[i]
             if f < 0:
                 continue
-            founder = f % N
+            founder = hp_mod(f, N, invN)
             if founder < lo or founder >= hi:
                 remote[nr] = i
                 nr += 1

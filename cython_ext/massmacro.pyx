@@ -8,6 +8,9 @@ from libc.stdlib cimport malloc, free, qsort
 
 cnp.import_array()
 
+cdef extern from "hp_divmod.h":
+    int64_t hp_mod(int64_t a, int64_t d, double inv) nogil
+
 cdef extern from "hp_prefetch.h":
     void hp_prefetch_w(const void *p) nogil
     void hp_prefetch_r(const void *p) nogil
@@ -481,6 +484,7 @@ def month_stats_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
     cdef int32_t[::1] slot = slots_a
     if n == 0:
         return remote_a
+    cdef double invN = 1.0 / <double>N if N > 0 else 0.0
     with nogil:
         hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, hi, N, &firm[0], n, &slot[0])
         for i in range(n):
@@ -497,7 +501,7 @@ def month_stats_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
             if f < 0:
                 sh = 0.0
             else:
-                founder = f % N
+                founder = hp_mod(f, N, invN)
                 if founder < lo or founder >= hi:
                     remote[nr] = i
                     nr += 1

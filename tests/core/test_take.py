@@ -54,3 +54,22 @@ def test_block_owner_and_firm_home_equal_the_bounds_search():
             assert np.array_equal(kcore.firm_home(fids, n, P), ref[2:2 + n][fids % n])
     big = np.array([0, 74_999_999, 75_000_000, 149_999_999], dtype=np.int64)
     assert kcore.block_owner(big, 150_000_000, 2).tolist() == [0, 0, 1, 1]
+
+
+def test_firm_home_divisions_are_exact_at_scale():
+    """The reciprocal-based divisions (hp_divmod.h) give the integer results of // and % for
+    large firm ids and agent counts: multiples of n and their neighbours, random ids, ids beyond
+    2^53 (the division fallback)."""
+    r = np.random.default_rng(7)
+    for n in (150_000_000, 10**9 + 7, 2**31 - 1, 3, 999_999_937):
+        for P in (1, 2, 3, 7, 1024):
+            bounds = np.array([k * n // P for k in range(P + 1)])
+            k = r.integers(0, 2**20, 500)
+            fids = np.concatenate([k * n, k * n - 1, k * n + n - 1, k * n + 1,
+                                   r.integers(0, 2**62, 500), [2**53 - 1, 2**53, 2**53 + 1, 2**63 - 1]])
+            fids = fids[fids >= 0].astype(np.int64)
+            founder = fids % n
+            want = np.searchsorted(bounds, founder, side="right") - 1
+            assert np.array_equal(kcore.firm_home(fids, n, P), want), (n, P)
+            ids = founder
+            assert np.array_equal(kcore.block_owner(ids, n, P), want), (n, P)
