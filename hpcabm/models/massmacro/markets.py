@@ -14,7 +14,6 @@ import numpy as np
 from hpcabm.core import rng
 from hpcabm.kernels import core as kcore
 from hpcabm.kernels import massmacro as kmm
-from hpcabm.models.firms.state import founder_of
 
 ORDER = np.dtype([("fid", "i8"), ("amount", "i8")])
 FILL = np.dtype([("phi", "f8"), ("price", "f8")])
@@ -25,13 +24,14 @@ ROUNDS_FROM = 1 << 22   # agents per rank from which candidate draws are fetched
 
 def firm_pieces(model, fids):
     """Index arrays splitting per-firm requests `fids` into pieces by the firm's founder range:
-    every rank puts a firm in the same piece (founder * K // N), so a firm's requests from all
-    ranks meet in one piece and per-firm serving in pieces equals serving them at once; K is
-    the same on every rank (each loops over all K pieces: every exchange is entered by all)."""
+    every rank puts a firm in the same piece (the founder's block of K blocks of the agents), so
+    a firm's requests from all ranks meet in one piece and per-firm serving in pieces equals
+    serving them at once; K is the same on every rank (each loops over all K pieces: every
+    exchange is entered by all)."""
     K = max(model.comm.max_int(-(-fids.size // PIECE)), 1)
     if K == 1:
         return [np.arange(fids.size)]
-    piece = founder_of(fids, model.N) * K // model.N
+    piece = kcore.firm_home(np.ascontiguousarray(fids, dtype=np.int64), model.N, K)
     order, counts = kcore.group_by_rank(np.ascontiguousarray(piece, dtype=np.int64), K)
     ends = np.cumsum(counts)
     return [order[e - c:e] for c, e in zip(counts, ends)]
