@@ -410,6 +410,10 @@ def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
     cdef int64_t mask = keys.shape[0] - 1, p, k, fid
     with nogil:
         while i < n:
+            if i + 16 < n and ids[i + 16] >= 0:       # the table slots of an id 16 ahead
+                p = <int64_t>(hp_mix64(<uint64_t>ids[i + 16]) & <uint64_t>mask)
+                hp_prefetch_r(&keys[p])
+                hp_prefetch_r(&slot_rows[p])
             fid = ids[i]
             if fid < 0:
                 rows[i] = -1
@@ -538,6 +542,19 @@ def employer_codes(const int64_t[::1] firm, const int8_t[::1] emp_sector, const 
     return out
 
 
+def book_ids(const int64_t[::1] book_ids, const int32_t[::1] rows):
+    """Firm ids of seller-book rows (-1 where row < 0), the reads prefetched 16 rows ahead."""
+    cdef Py_ssize_t i, n = rows.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            if i + 16 < n and rows[i + 16] >= 0:
+                hp_prefetch_r(&book_ids[rows[i + 16]])
+            o[i] = book_ids[rows[i]] if rows[i] >= 0 else -1
+    return out
+
+
 def book_find(const int64_t[::1] keys, const int32_t[::1] slot_rows, const int64_t[::1] ids):
     """Rows of firm ids in a seller book's table (book_rows' table, read only): -1 for ids < 0
     and for ids the book does not name."""
@@ -547,6 +564,10 @@ def book_find(const int64_t[::1] keys, const int32_t[::1] slot_rows, const int64
     cdef int32_t[::1] o = out
     with nogil:
         for i in range(n):
+            if i + 16 < n and ids[i + 16] >= 0:       # the table slots of an id 16 ahead
+                p = <int64_t>(hp_mix64(<uint64_t>ids[i + 16]) & <uint64_t>mask)
+                hp_prefetch_r(&keys[p])
+                hp_prefetch_r(&slot_rows[p])
             fid = ids[i]
             o[i] = -1
             if fid < 0:

@@ -271,7 +271,8 @@ class SellerBook:
     def ids_of(self, rows):
         """Firm ids of rows (any shape); -1 where row < 0."""
         rows = np.asarray(rows)
-        return np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
+        flat = np.ascontiguousarray(rows.reshape(-1), dtype=np.int32)
+        return kmm.book_ids(self.ids, flat).reshape(rows.shape)
 
     def _rebuild_table(self, entries):
         """A table of the smallest power-of-two size at most 3/4 full with `entries` ids."""

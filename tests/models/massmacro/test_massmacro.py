@@ -155,6 +155,8 @@ def test_seller_book_rows_name_the_same_firms_through_growth_and_compaction():
         assert np.unique(book.ids[:book.size]).size == book.size         # no id twice
         book.compact(lists.rows, min_garbage=0.0 if month % 2 else 0.25)
         assert np.array_equal(lists.ids(), truth)
+        assert np.array_equal(book.ids_of(book.find(truth)), truth)     # every named id is found
+        assert (book.find(np.array([10**10 + 701, 7, -1])) == -1).all()  # never named: no row
         if month % 2:
             assert np.array_equal(np.sort(book.ids[:book.size]), named)  # exactly the named firms
     assert lists.rows.dtype == np.int32 and book.rows_of(np.array([-1, -5])).tolist() == [-1, -1]
