@@ -710,6 +710,36 @@ def market_gather(const int32_t[::1] rows, const int8_t[::1] t_sector, const dou
                 inv[i] = 0.0
 
 
+def switch_moves(const int32_t[:, ::1] cs_rows, const int64_t[::1] who, const int64_t[::1] cand,
+                 const int32_t[::1] cand_rows, const double[::1] p_inc, const double[::1] p_cand,
+                 const uint8_t[::1] forced, double switch_gap):
+    """Seller switching's decision (note sec. 3.10) for the households who[k] of switch_plan: the
+    candidate cand[k] (-1: none found) replaces the entry when it is not already in the
+    household's list (its book row cand_rows[k] among the list's rows; a candidate the book does
+    not name, row -1, is in no list here) and the move is forced (empty or rationing entry) or
+    the candidate is at least xi cheaper: p_cand < (1 - xi) p_inc. Returns the k that move."""
+    cdef Py_ssize_t k, n = who.shape[0]
+    cdef int j, K = cs_rows.shape[1]
+    cdef int64_t m = 0
+    cdef bint dup
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for k in range(n):
+            if cand[k] < 0:
+                continue
+            dup = False
+            if cand_rows[k] >= 0:
+                for j in range(K):
+                    if cs_rows[who[k], j] == cand_rows[k]:
+                        dup = True
+                        break
+            if not dup and (forced[k] > 0 or p_cand[k] < (1 - switch_gap) * p_inc[k]):
+                o[m] = k
+                m += 1
+    return out[:m].copy()
+
+
 def switch_plan(uint64_t seed, uint64_t purpose, int64_t lo, int64_t start, int64_t stop,
                 uint64_t month, const int32_t[:, ::1] cs_rows, const uint8_t[::1] rationed,
                 const int32_t[:, ::1] ds_rows, double switch_price, double switch_ration):

@@ -1053,10 +1053,8 @@ class Model(FirmsModel):
         cand_rows = self.book.find(cand)          # -1: not named on this rank (so not in the list)
         price = self._market_of(np.concatenate([inc, cand]),
                                 np.concatenate([inc_rows, cand_rows]))["price"]
-        p_inc, p_cand = price[: who.size], price[who.size:]
-        dup = (cand_rows >= 0) & (self.cs.rows[who] == cand_rows[:, None]).any(axis=1)
-        better = p_cand < (1 - self.p.switch_gap) * p_inc
-        do = np.nonzero((cand >= 0) & ~dup & ((forced > 0) | better))[0]
+        do = kmm.switch_moves(self.cs.rows, who, np.ascontiguousarray(cand), cand_rows,
+                              price[: who.size], price[who.size:], forced, self.p.switch_gap)
         rows = cand_rows[do]
         new = np.nonzero(rows < 0)[0]
         rows[new] = self.book.rows_of(cand[do[new]])

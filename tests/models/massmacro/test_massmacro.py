@@ -512,6 +512,26 @@ def test_sector_map_parts_or_together_and_hits_are_the_sector_draws():
                 assert hits[i, :nh[i]].tolist() == want and (hits[i, nh[i]:] == -1).all()
 
 
+def test_switch_moves_kernel_is_the_rule():
+    """switch_moves = candidate found, not already in the list (by book row; unnamed candidates
+    are in no list), and forced or at least xi cheaper, as NumPy writes it."""
+    from hpcabm.kernels import massmacro as kmm
+    r = np.random.default_rng(5)
+    cs_rows = r.integers(-1, 30, (400, 4)).astype(np.int32)
+    who = np.sort(r.choice(400, 250, replace=False)).astype(np.int64)
+    cand = np.where(r.random(250) < 0.1, -1, r.integers(0, 10**6, 250)).astype(np.int64)
+    cand_rows = r.integers(-1, 40, 250).astype(np.int32)
+    p_inc = np.where(r.random(250) < 0.1, np.inf, r.random(250) * 10)
+    p_cand = np.where(r.random(250) < 0.1, np.inf, r.random(250) * 10)
+    p_cand[:5] = 0.99 * p_inc[:5]                                   # at the threshold
+    forced = (r.random(250) < 0.3).astype(np.uint8)
+    gap = 0.01
+    got = kmm.switch_moves(cs_rows, who, cand, cand_rows, p_inc, p_cand, forced, gap)
+    dup = (cand_rows >= 0) & (cs_rows[who] == cand_rows[:, None]).any(axis=1)
+    want = np.nonzero((cand >= 0) & ~dup & ((forced > 0) | (p_cand < (1 - gap) * p_inc)))[0]
+    assert np.array_equal(got, want) and 20 < want.size < 240
+
+
 def test_named_bits_kernel_is_the_bitset_of_named_entries():
     from hpcabm.kernels import massmacro as kmm
     rows = np.random.default_rng(2).integers(-1, 5, (1000, 7)).astype(np.int32)
