@@ -5,6 +5,7 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t, int8_t, int32_t, uint8_t, uint64_t
 from libc.math cimport floor, pow, log, exp
 from libc.stdlib cimport malloc, free, qsort
+from libc.string cimport memcpy
 
 cnp.import_array()
 
@@ -524,6 +525,60 @@ def remote_utility(const double[::1] theta, const int64_t[::1] efx, const double
         for i in range(n):
             e = <double>efx[i] * (1.0 / 1099511627776.0)
             hp_acc_add(&acc_u[0, 0], _labour_utility(share[i], theta[i], omega, e, log(omega - e)))
+
+
+def serve_labour_rows(const int64_t[::1] ids, const int32_t[::1] head, const int32_t[::1] nxt,
+                      const int64_t[::1] fid, int64_t lo, int64_t N, const int32_t[::1] n_col,
+                      const int64_t[::1] efx_col, const double[::1] rhat, const int8_t[::1] signal,
+                      const int32_t[::1] vacancies, const int8_t[::1] sector_col,
+                      const double[::1] price_col, double unit, double r_min, bint closed_accept,
+                      uint8_t[:, ::1] out):
+    """The labour sub-step's 34-byte rows (model.LABOUR_ROW: n, efx, r, price, open, sector) of
+    firms `ids` homed here, written in one pass (firm look-ups batched, column reads prefetched):
+    r = max(rhat / unit, r_min); open = alive and (closed_accept or signal > 0 with vacancies);
+    a firm that no longer exists has n 0, efx 0, sector -1, price inf, is closed, and r of slot 0
+    (the NumPy serve's values, byte for byte)."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef int32_t s
+    cdef int64_t nv, ev
+    cdef double x, r, pr
+    cdef int8_t op, sec
+    cdef double inf = float("inf")
+    slots_a = np.empty(max(n, 1), dtype=np.int32)
+    cdef int32_t[::1] slot = slots_a
+    if n == 0:
+        return
+    with nogil:
+        hp_fi_find_batch(&head[0], &nxt[0], &fid[0], lo, lo + head.shape[0], N, &ids[0], n, &slot[0])
+        for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_r(&n_col[slot[i + 16]])
+                hp_prefetch_r(&efx_col[slot[i + 16]])
+                hp_prefetch_r(&rhat[slot[i + 16]])
+                hp_prefetch_r(&price_col[slot[i + 16]])
+                hp_prefetch_r(&sector_col[slot[i + 16]])
+            s = slot[i]
+            if s >= 0:
+                nv = n_col[s]
+                ev = efx_col[s]
+                x = rhat[s] / unit
+                pr = price_col[s]
+                sec = sector_col[s]
+                op = 1 if closed_accept or (signal[s] > 0 and vacancies[s] > 0) else 0
+            else:
+                nv = 0
+                ev = 0
+                x = rhat[0] / unit
+                pr = inf
+                sec = -1
+                op = 0
+            r = x if (x >= r_min or x != x) else r_min      # np.maximum (NaN propagates)
+            memcpy(&out[i, 0], &nv, 8)
+            memcpy(&out[i, 8], &ev, 8)
+            memcpy(&out[i, 16], &r, 8)
+            memcpy(&out[i, 24], &pr, 8)
+            out[i, 32] = <uint8_t>op
+            out[i, 33] = <uint8_t>sec
 
 
 def employer_codes(const int64_t[::1] firm, const int8_t[::1] emp_sector, const int64_t[::1] q):

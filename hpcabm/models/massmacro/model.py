@@ -292,6 +292,17 @@ class Model(FirmsModel):
 
     def _serve_labour_rows(self, ids):
         fs = self.firms
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        out = np.empty(ids.size, dtype=LABOUR_ROW)
+        kmm.serve_labour_rows(ids, fs.head, fs.next, fs.id, self.part.lo, self.N, fs.n, fs.efx,
+                              fs.rhat, fs.signal, fs.vacancies, fs.sector, fs.price, self.unit,
+                              self.p.r_min, self.p.closed_accept > 0,
+                              out.view(np.uint8).reshape(ids.size, LABOUR_ROW.itemsize))
+        return out
+
+    def _serve_labour_rows_numpy(self, ids):
+        """NumPy twin of _serve_labour_rows (the reference it is tested against)."""
+        fs = self.firms
         s = fs.slots_of(ids)
         dead = s < 0
         s = np.maximum(s, 0).astype(np.int64)

@@ -512,6 +512,27 @@ def test_sector_map_parts_or_together_and_hits_are_the_sector_draws():
                 assert hits[i, :nh[i]].tolist() == want and (hits[i, nh[i]:] == -1).all()
 
 
+@pytest.mark.parametrize("closed_accept", [0.2, 0.0])
+def test_labour_rows_kernel_equals_its_numpy_twin(run15, monkeypatch, closed_accept):
+    """serve_labour_rows writes the rows the NumPy serve builds, byte for byte: live firms of all
+    sectors, firms that no longer exist (slot 0's r, price inf, sector -1, closed), a NaN and a
+    tiny net revenue (r floored at r_min, NaN kept), with and without closed firms accepting."""
+    m, _ = run15
+    fs = m.firms
+    monkeypatch.setitem(m.p._data, "closed_accept", closed_accept)
+    live = fs.id[fs.id >= 0]
+    ids = np.concatenate([live[::2], [live.max() + m.N, 10 * m.N + 1], live[:3]])
+    keep = fs.rhat.copy()
+    s = fs.slots_of(live[:2])
+    fs.rhat[s[0]], fs.rhat[s[1]] = np.nan, 1e-30
+    try:
+        got, want = m._serve_labour_rows(ids), m._serve_labour_rows_numpy(ids)
+    finally:
+        fs.rhat[:] = keep
+    assert got.tobytes() == want.tobytes()
+    assert (got["sector"][-5:-3] == -1).all() and np.isinf(got["price"][-5:-3]).all()
+
+
 def test_switch_moves_kernel_is_the_rule():
     """switch_moves = candidate found, not already in the list (by book row; unnamed candidates
     are in no list), and forced or at least xi cheaper, as NumPy writes it."""
