@@ -387,23 +387,39 @@ cdef int _queued_before(const void *pa, const void *pb) noexcept nogil:
     return -1 if a.idx < b.idx else (1 if a.idx > b.idx else 0)
 
 
+cdef class _QueueScratch:
+    """Work arrays of the queue kernels, in NumPy memory (huge pages where the system advises
+    them: the per-slot table is as large as the firm store and is read at random)."""
+    cdef object table_a, group_a, start_a, order_a
+    cdef int64_t *table
+    cdef int64_t *group
+    cdef int64_t *start
+    cdef int64_t *order
+
+    def __cinit__(self, Py_ssize_t n, int64_t n_slots):
+        cdef int64_t[::1] t, g, s, o
+        self.table_a = np.empty(n_slots if n_slots > 0 else 1, dtype=np.int64)
+        self.group_a = np.empty(n if n > 0 else 1, dtype=np.int64)
+        self.start_a = np.empty(n + 1, dtype=np.int64)
+        self.order_a = np.empty(n if n > 0 else 1, dtype=np.int64)
+        t, g, s, o = self.table_a, self.group_a, self.start_a, self.order_a
+        self.table, self.group, self.start, self.order = &t[0], &g[0], &s[0], &o[0]
+
+
 cdef int64_t _group_by_slot(const int64_t *slot, Py_ssize_t n, int64_t n_slots, int64_t *start,
-                           int64_t *order, int64_t *largest) noexcept nogil:
+                           int64_t *order, int64_t *largest, int64_t *table,
+                           int64_t *group) noexcept nogil:
     """Requests grouped by firm slot (-1: left out), groups numbered in order of first request:
     order[start[g]:start[g + 1]] are group g's requests in their original order (counting sort).
-    Sets *largest to the largest group; returns the number of groups (-1: out of memory). start
-    has room for n + 1 entries, order for n."""
+    Sets *largest to the largest group; returns the number of groups. start has room for n + 1
+    entries, order and group for n, table for n_slots."""
     cdef Py_ssize_t i, j
     cdef int64_t g, s, n_groups = 0
-    cdef int64_t *table = <int64_t *>malloc((n_slots if n_slots > 0 else 1) * sizeof(int64_t))
-    cdef int64_t *group = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
-    if table == NULL or group == NULL:
-        free(table)
-        free(group)
-        return -1
     for j in range(n_slots):
         table[j] = -1
     for i in range(n):
+        if i + 16 < n and slot[i + 16] >= 0:
+            hp_prefetch_r(&table[slot[i + 16]])
         s = slot[i]
         g = -1
         if s >= 0:
@@ -413,7 +429,6 @@ cdef int64_t _group_by_slot(const int64_t *slot, Py_ssize_t n, int64_t n_slots, 
                 table[s] = g
                 n_groups += 1
         group[i] = g
-    free(table)
     for g in range(n_groups + 1):
         start[g] = 0
     for i in range(n):
@@ -432,7 +447,6 @@ cdef int64_t _group_by_slot(const int64_t *slot, Py_ssize_t n, int64_t n_slots, 
     for g in range(n_groups - 1, -1, -1):       # back to group starts
         start[g + 1] = start[g]
     start[0] = 0
-    free(group)
     return n_groups
 
 
@@ -460,11 +474,13 @@ def first_in_queue(const int64_t[::1] slot, int64_t n_slots, const double[::1] c
     cdef int64_t g, j, lo, hi, cnt, largest = 0, n_groups = -1
     cdef double c
     cdef _queued *buf = NULL
-    cdef int64_t *start = <int64_t *>malloc((n + 1) * sizeof(int64_t))
-    cdef int64_t *order = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
-    if start != NULL and order != NULL:
+    cdef _QueueScratch w = _QueueScratch(n, n_slots)
+    cdef int64_t *start = w.start
+    cdef int64_t *order = w.order
+    if True:
         with nogil:
-            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest)
+            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest,
+                                      w.table, w.group)
             if n_groups >= 0:
                 buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
             if buf != NULL:
@@ -484,8 +500,6 @@ def first_in_queue(const int64_t[::1] slot, int64_t n_slots, const double[::1] c
                             else:
                                 break
     free(buf)
-    free(start)
-    free(order)
     if n_groups < 0 or buf == NULL:
         raise MemoryError("first_in_queue")
     return served_a.view(bool)
@@ -501,11 +515,13 @@ def queue_order(const int64_t[::1] slot, int64_t n_slots, const uint64_t[::1] ke
     cdef int64_t[::1] out = out_a
     cdef int64_t g, j, lo, cnt, largest = 0, n_groups = -1, grouped = 0
     cdef _queued *buf = NULL
-    cdef int64_t *start = <int64_t *>malloc((n + 1) * sizeof(int64_t))
-    cdef int64_t *order = <int64_t *>malloc((n if n > 0 else 1) * sizeof(int64_t))
-    if start != NULL and order != NULL:
+    cdef _QueueScratch w = _QueueScratch(n, n_slots)
+    cdef int64_t *start = w.start
+    cdef int64_t *order = w.order
+    if True:
         with nogil:
-            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest)
+            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest,
+                                      w.table, w.group)
             if n_groups >= 0:
                 grouped = start[n_groups]
             if n_groups >= 0 and grouped == n:
@@ -521,8 +537,6 @@ def queue_order(const int64_t[::1] slot, int64_t n_slots, const uint64_t[::1] ke
                     for j in range(cnt):
                         out[lo + j] = buf[j].idx
     free(buf)
-    free(start)
-    free(order)
     if n_groups >= 0 and grouped != n:
         raise ValueError("queue_order: a request names no firm slot")
     if n_groups < 0 or buf == NULL:
