@@ -367,11 +367,12 @@ class Model:
                                         self.N, per_slot, o)
         uniq, inv = kcore.unique_ids(firm[remote])
         row = np.dtype((np.void, 8 * k))         # k int64 per record through the exchange
+        rows = per_slot.view(row).reshape(-1)
 
-        def serve(q):
-            return np.take(per_slot, self.firms.slots_known(q), axis=0).view(row).reshape(-1)
-        vals = self.comm.fetch(self.home(uniq), uniq, serve).view(np.int64).reshape(-1, k)
-        o[remote] = np.take(vals, inv, axis=0)
+        def serve(q):                            # prefetched gathers of whole rows
+            return kcore.take_records(rows, self.firms.slots_known(q).astype(np.int64))
+        vals = self.comm.fetch(self.home(uniq), uniq, serve)
+        o[remote] = kcore.take_records(vals, inv).view(np.int64).reshape(-1, k)
         return o
 
     def _live_output(self, live):
@@ -396,8 +397,10 @@ class Model:
             theta = self.theta_of(sl)
             remote = self._stats_block(sl, theta, share_by_slot, acc_u, acc_e)
             uniq, inv = kcore.unique_ids(self.firm[sl.start + remote])
-            shares = comm.fetch(self.home(uniq), uniq, lambda q: share_by_slot[fs.slots_known(q)])
-            self._remote_utility(theta[remote], self.efx[sl.start + remote], shares[inv], acc_u)
+            shares = comm.fetch(self.home(uniq), uniq,
+                                lambda q: kcore.take(share_by_slot, fs.slots_known(q).astype(np.int64)))
+            self._remote_utility(theta[remote], self.efx[sl.start + remote], kcore.take(shares, inv),
+                                 acc_u)
         employed = int((self.firm >= 0).sum())          # all agents here; not in massmacro
         ints = comm.sum_int(np.array([live.size, int((n == 1).sum()), *self._counts, employed],
                                      np.int64))
