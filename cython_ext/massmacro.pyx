@@ -901,16 +901,20 @@ def forget_dead_rows(int32_t[:, ::1] rows, const int64_t[::1] who, const int8_t[
 cdef inline void _sum_by_slot(const int64_t[::1] slot, const int64_t[::1] amount,
                               int64_t[::1] scratch) noexcept nogil:
     """scratch[slot[i]] += amount[i] for slots >= 0: all ranks' requests to a firm summed."""
-    cdef Py_ssize_t i
-    for i in range(slot.shape[0]):
+    cdef Py_ssize_t i, n = slot.shape[0]
+    for i in range(n):
+        if i + 16 < n and slot[i + 16] >= 0:
+            hp_prefetch_w(&scratch[slot[i + 16]])
         if slot[i] >= 0:
             scratch[slot[i]] += amount[i]
 
 
 cdef inline void _clear_slots(const int64_t[::1] slot, int64_t[::1] scratch) noexcept nogil:
     """Zero the scratch entries the requests used (it is all zero between markets' calls)."""
-    cdef Py_ssize_t i
-    for i in range(slot.shape[0]):
+    cdef Py_ssize_t i, n = slot.shape[0]
+    for i in range(n):
+        if i + 16 < n and slot[i + 16] >= 0:
+            hp_prefetch_w(&scratch[slot[i + 16]])
         if slot[i] >= 0:
             scratch[slot[i]] = 0
 
@@ -931,6 +935,11 @@ def serve_orders_at_slots(const int64_t[::1] slot, const int64_t[::1] amount,
     with nogil:
         _sum_by_slot(slot, amount, scratch)
         for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_w(&scratch[slot[i + 16]])
+                hp_prefetch_r(&price[slot[i + 16]])
+                hp_prefetch_r(&inv[slot[i + 16]])
+                hp_prefetch_w(&unmet[slot[i + 16]])
             s = slot[i]
             if s < 0:
                 phi[i] = -1.0
@@ -969,6 +978,13 @@ def receive_payments_at_slots(const int64_t[::1] slot, const int64_t[::1] amount
     with nogil:
         _sum_by_slot(slot, amount, scratch)
         for i in range(n):
+            if i + 16 < n and slot[i + 16] >= 0:
+                hp_prefetch_w(&scratch[slot[i + 16]])
+                hp_prefetch_w(&cash[slot[i + 16]])
+                hp_prefetch_w(&revenue[slot[i + 16]])
+                hp_prefetch_r(&price[slot[i + 16]])
+                hp_prefetch_w(&sales[slot[i + 16]])
+                hp_prefetch_w(&inv[slot[i + 16]])
             s = slot[i]
             if s < 0:
                 continue
