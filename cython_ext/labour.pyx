@@ -208,6 +208,9 @@ def commit_batch(uint64_t seed, tech, const int64_t[::1] ev_fid, const int32_t[:
     cdef int64_t[::1] o = out
     with nogil:
         for i in range(n):
+            if i + 8 < n and ev_slot[i + 8] >= 0:
+                hp_prefetch_r(&f_n[ev_slot[i + 8]])
+                hp_prefetch_r(&f_efx[ev_slot[i + 8]])
             s = ev_slot[i]
             if ev_fid[i] != last:
                 last = ev_fid[i]
