@@ -817,21 +817,20 @@ def switch_plan(uint64_t seed, uint64_t purpose, int64_t lo, int64_t start, int6
     cdef uint8_t[::1] forced = forced_a
     cdef Py_ssize_t c = 0, d = 0
     cdef uint64_t key
-    cdef double u0, u1, u2
+    cdef double u2
     cdef int64_t empty, rslot, t
     cdef bint rat
     with nogil:
         for i in range(start, stop):
             key = hp_key(seed, purpose, <uint64_t>(lo + i), month)
-            u0 = hp_u01(hp_draw(key, 0))
-            u1 = hp_u01(hp_draw(key, 1))
             empty = -1
             for k in range(K):
                 if cs_rows[i, k] < 0:
                     empty = k
                     break
-            rat = u1 < switch_ration and rationed[i] > 0
-            if u0 < switch_price or rat or empty >= 0:
+            # draws taken only where they decide something (counter-based: the same numbers)
+            rat = rationed[i] > 0 and hp_u01(hp_draw(key, 1)) < switch_ration
+            if rat or empty >= 0 or hp_u01(hp_draw(key, 0)) < switch_price:
                 if empty >= 0:
                     t = empty
                 elif rat:
