@@ -46,6 +46,19 @@ static inline void hp_fi_find_batch(const int32_t *head, const int32_t *next, co
     }
 }
 
+/* An agent's firm share for the monthly statistics sweeps: for firm id f (-1: no firm) with slot
+ * `slot` from hp_fi_find_batch, returns 1 and sets *share (share_by_slot[slot], 0 without a firm)
+ * when the firm is homed on this rank (founder in [lo, hi)), 0 when it lives elsewhere (its share
+ * must be fetched). inv = 1.0 / N (hp_mod). */
+static inline int hp_home_share(int64_t f, int32_t slot, int64_t lo, int64_t hi, int64_t N,
+                                double inv, const double *share_by_slot, double *share) {
+    if (f < 0) { *share = 0.0; return 1; }
+    int64_t founder = hp_mod(f, N, inv);
+    if (founder < lo || founder >= hi) return 0;
+    *share = share_by_slot[slot];
+    return 1;
+}
+
 /* Pop a free slot (caller guarantees one exists). */
 static inline int32_t hp_fi_alloc(int32_t *next, int64_t *free_head) {
     int32_t s = (int32_t)(*free_head);

@@ -43,6 +43,8 @@ cdef extern from "hp_exactsum.h":
     void hp_acc_add(int64_t *acc, double v) nogil
 
 cdef extern from "hp_firmindex.h":
+    int hp_home_share(int64_t f, int32_t slot, int64_t lo, int64_t hi, int64_t N, double inv,
+                      const double *share_by_slot, double *share) nogil
     int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
                        int64_t N, int64_t id) nogil
     int32_t hp_fi_alloc(int32_t *next, int64_t *free_head) nogil
@@ -350,7 +352,7 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
     buckets. Returns the local indices of agents whose firm lives on another rank (their shares
     must be fetched; see accumulate_utility)."""
     cdef Py_ssize_t i, n = firm.shape[0]
-    cdef int64_t f, founder, nr = 0
+    cdef int64_t nr = 0
     cdef int32_t s
     cdef double e, sh
     remote_a = np.empty(n, dtype=np.int64)
@@ -367,16 +369,10 @@ def agent_month_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
                 hp_prefetch_r(&share_by_slot[slot[i + 16]])
             e = <double>efx[i] * (1.0 / 1099511627776.0)
             hp_acc_add(&acc_e[0, 0], e)
-            f = firm[i]
-            if f < 0:
-                sh = 0.0
-            else:
-                founder = hp_mod(f, N, invN)
-                if founder < lo or founder >= hi:
-                    remote[nr] = i
-                    nr += 1
-                    continue
-                sh = share_by_slot[slot[i]]
+            if not hp_home_share(firm[i], slot[i], lo, hi, N, invN, &share_by_slot[0], &sh):
+                remote[nr] = i              # firm homed elsewhere: its share is fetched
+                nr += 1
+                continue
             hp_acc_add(&acc_u[0, 0], pow(sh, theta[i]) * pow(omega - e, 1.0 - theta[i]))
     return remote_a[:nr].copy()
 

@@ -441,6 +441,8 @@ def book_rows(int64_t[::1] keys, int32_t[::1] slot_rows, const int64_t[::1] ids,
 
 
 cdef extern from "hp_firmindex.h":
+    int hp_home_share(int64_t f, int32_t slot, int64_t lo, int64_t hi, int64_t N, double inv,
+                      const double *share_by_slot, double *share) nogil
     void hp_fi_find_batch(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
                           int64_t hi, int64_t N, const int64_t *ids, int64_t n, int32_t *out) nogil
 
@@ -479,7 +481,7 @@ def month_stats_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
     utilities (exp/log instead of pow: see _labour_utility). Returns the local indices of agents
     whose firm lives on another rank (remote_utility adds their utility)."""
     cdef Py_ssize_t i, n = firm.shape[0]
-    cdef int64_t f, founder, nr = 0
+    cdef int64_t nr = 0
     cdef double e, sh, lw, c
     cdef double d0 = pow(eps_D, s_D), d1 = pow(eps_D + 1.0, s_D)
     cdef double l0 = s_D * log(eps_D), l1 = s_D * log(eps_D + 1.0)
@@ -502,16 +504,10 @@ def month_stats_pass(const int64_t[::1] firm, const int64_t[::1] efx, const doub
             hp_acc_add(&acc_units[0, 0], c)
             hp_acc_add(&acc_gu[0, 0], _goods_utility(c, durable[i], theta[i], omega, e, lw, s_D,
                                                      l0, l1, d0, d1))
-            f = firm[i]
-            if f < 0:
-                sh = 0.0
-            else:
-                founder = hp_mod(f, N, invN)
-                if founder < lo or founder >= hi:
-                    remote[nr] = i
-                    nr += 1
-                    continue
-                sh = share_by_slot[slot[i]]
+            if not hp_home_share(firm[i], slot[i], lo, hi, N, invN, &share_by_slot[0], &sh):
+                remote[nr] = i              # firm homed elsewhere: its share is fetched
+                nr += 1
+                continue
             hp_acc_add(&acc_u[0, 0], _labour_utility(sh, theta[i], omega, e, lw))
     return remote_a[:nr].copy()
 
