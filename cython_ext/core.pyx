@@ -6,7 +6,7 @@ cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.math cimport frexp, ldexp
 from libc.string cimport memcpy
-from libc.stdlib cimport malloc, free, qsort
+from libc.stdlib cimport qsort
 from libc.stdint cimport uint8_t
 
 cnp.import_array()
@@ -387,23 +387,34 @@ cdef int _queued_before(const void *pa, const void *pb) noexcept nogil:
     return -1 if a.idx < b.idx else (1 if a.idx > b.idx else 0)
 
 
-cdef class _QueueScratch:
-    """Work arrays of the queue kernels, in NumPy memory (huge pages where the system advises
-    them: the per-slot table is as large as the firm store and is read at random)."""
-    cdef object table_a, group_a, start_a, order_a
-    cdef int64_t *table
-    cdef int64_t *group
+cdef class _SlotQueues:
+    """Requests grouped by firm slot (-1: left out; groups in order of first request), for the
+    queue kernels: order[start[g]:start[g + 1]] are group g's requests in their original order,
+    and `buf` has room for the largest group's sort records. Work arrays in NumPy memory (huge
+    pages where the system advises them: the per-slot table is as large as the firm store and is
+    read at random); the table is released once the requests are grouped."""
+    cdef object start_a, order_a, buf_a
     cdef int64_t *start
     cdef int64_t *order
+    cdef _queued *buf
+    cdef int64_t n_groups, largest
 
-    def __cinit__(self, Py_ssize_t n, int64_t n_slots):
-        cdef int64_t[::1] t, g, s, o
-        self.table_a = np.empty(n_slots if n_slots > 0 else 1, dtype=np.int64)
-        self.group_a = np.empty(n if n > 0 else 1, dtype=np.int64)
+    def __cinit__(self, const int64_t[::1] slot, int64_t n_slots):
+        cdef Py_ssize_t n = slot.shape[0]
+        cdef int64_t[::1] t, g, st, o, b
+        table_a = np.empty(n_slots if n_slots > 0 else 1, dtype=np.int64)
+        group_a = np.empty(n if n > 0 else 1, dtype=np.int64)
         self.start_a = np.empty(n + 1, dtype=np.int64)
         self.order_a = np.empty(n if n > 0 else 1, dtype=np.int64)
-        t, g, s, o = self.table_a, self.group_a, self.start_a, self.order_a
-        self.table, self.group, self.start, self.order = &t[0], &g[0], &s[0], &o[0]
+        t, g, st, o = table_a, group_a, self.start_a, self.order_a
+        self.start, self.order = &st[0], &o[0]
+        self.largest = 0
+        with nogil:
+            self.n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, self.start,
+                                           self.order, &self.largest, &t[0], &g[0])
+        self.buf_a = np.empty(3 * (self.largest if self.largest > 0 else 1), dtype=np.int64)
+        b = self.buf_a                             # _queued: three 8-byte fields
+        self.buf = <_queued *>&b[0]
 
 
 cdef int64_t _group_by_slot(const int64_t *slot, Py_ssize_t n, int64_t n_slots, int64_t *start,
@@ -471,37 +482,25 @@ def first_in_queue(const int64_t[::1] slot, int64_t n_slots, const double[::1] c
     cdef Py_ssize_t n = slot.shape[0]
     served_a = np.zeros(n, dtype=np.uint8)
     cdef uint8_t[::1] served = served_a
-    cdef int64_t g, j, lo, hi, cnt, largest = 0, n_groups = -1
+    cdef int64_t g, j, lo, hi, cnt
     cdef double c
-    cdef _queued *buf = NULL
-    cdef _QueueScratch w = _QueueScratch(n, n_slots)
-    cdef int64_t *start = w.start
-    cdef int64_t *order = w.order
-    if True:
-        with nogil:
-            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest,
-                                      w.table, w.group)
-            if n_groups >= 0:
-                buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
-            if buf != NULL:
-                for g in range(n_groups):
-                    lo = start[g]
-                    hi = start[g + 1]
-                    cnt = hi - lo
-                    c = cap[order[lo]]
-                    if cnt <= c:
-                        for j in range(lo, hi):
-                            served[order[j]] = 1
-                    elif c > 0:
-                        _sort_group(&order[lo], cnt, key, agent, buf)
-                        for j in range(cnt):
-                            if j < c:
-                                served[buf[j].idx] = 1
-                            else:
-                                break
-    free(buf)
-    if n_groups < 0 or buf == NULL:
-        raise MemoryError("first_in_queue")
+    cdef _SlotQueues q = _SlotQueues(slot, n_slots)
+    with nogil:
+        for g in range(q.n_groups):
+            lo = q.start[g]
+            hi = q.start[g + 1]
+            cnt = hi - lo
+            c = cap[q.order[lo]]
+            if cnt <= c:
+                for j in range(lo, hi):
+                    served[q.order[j]] = 1
+            elif c > 0:
+                _sort_group(&q.order[lo], cnt, key, agent, q.buf)
+                for j in range(cnt):
+                    if j < c:
+                        served[q.buf[j].idx] = 1
+                    else:
+                        break
     return served_a.view(bool)
 
 
@@ -513,32 +512,18 @@ def queue_order(const int64_t[::1] slot, int64_t n_slots, const uint64_t[::1] ke
     cdef Py_ssize_t n = slot.shape[0]
     out_a = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] out = out_a
-    cdef int64_t g, j, lo, cnt, largest = 0, n_groups = -1, grouped = 0
-    cdef _queued *buf = NULL
-    cdef _QueueScratch w = _QueueScratch(n, n_slots)
-    cdef int64_t *start = w.start
-    cdef int64_t *order = w.order
-    if True:
-        with nogil:
-            n_groups = _group_by_slot(&slot[0] if n > 0 else NULL, n, n_slots, start, order, &largest,
-                                      w.table, w.group)
-            if n_groups >= 0:
-                grouped = start[n_groups]
-            if n_groups >= 0 and grouped == n:
-                buf = <_queued *>malloc((largest if largest > 0 else 1) * sizeof(_queued))
-            if buf != NULL:
-                for g in range(n_groups):
-                    lo = start[g]
-                    cnt = start[g + 1] - lo
-                    if cnt == 1:
-                        out[lo] = order[lo]
-                        continue
-                    _sort_group(&order[lo], cnt, key, agent, buf)
-                    for j in range(cnt):
-                        out[lo + j] = buf[j].idx
-    free(buf)
-    if n_groups >= 0 and grouped != n:
+    cdef int64_t g, j, lo, cnt
+    cdef _SlotQueues q = _SlotQueues(slot, n_slots)
+    if q.start[q.n_groups] != n:
         raise ValueError("queue_order: a request names no firm slot")
-    if n_groups < 0 or buf == NULL:
-        raise MemoryError("queue_order")
+    with nogil:
+        for g in range(q.n_groups):
+            lo = q.start[g]
+            cnt = q.start[g + 1] - lo
+            if cnt == 1:
+                out[lo] = q.order[lo]
+                continue
+            _sort_group(&q.order[lo], cnt, key, agent, q.buf)
+            for j in range(cnt):
+                out[lo + j] = q.buf[j].idx
     return out_a

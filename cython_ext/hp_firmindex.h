@@ -50,11 +50,16 @@ static inline void hp_fi_find_batch(const int32_t *head, const int32_t *next, co
  * `slot` from hp_fi_find_batch, returns 1 and sets *share (share_by_slot[slot], 0 without a firm)
  * when the firm is homed on this rank (founder in [lo, hi)), 0 when it lives elsewhere (its share
  * must be fetched). inv = 1.0 / N (hp_mod). */
+static inline int hp_homed_here(int64_t f, int64_t lo, int64_t hi, int64_t N, double inv) {
+    /* firm id f >= 0 founded by an agent of [lo, hi), i.e. homed on this rank */
+    int64_t founder = hp_mod(f, N, inv);
+    return founder >= lo && founder < hi;
+}
+
 static inline int hp_home_share(int64_t f, int32_t slot, int64_t lo, int64_t hi, int64_t N,
                                 double inv, const double *share_by_slot, double *share) {
     if (f < 0) { *share = 0.0; return 1; }
-    int64_t founder = hp_mod(f, N, inv);
-    if (founder < lo || founder >= hi) return 0;
+    if (!hp_homed_here(f, lo, hi, N, inv)) return 0;
     *share = share_by_slot[slot];
     return 1;
 }

@@ -33,9 +33,6 @@ cdef extern from "hp_labour.h":
                             double b, double beta, int32_t *n, int64_t *efx) nogil
     int HP_MAX_FRIENDS, HP_CHOICE_STAY, HP_CHOICE_STARTUP, HP_EV_STAY, HP_EV_LEAVE, HP_EV_JOIN
 
-cdef extern from "hp_divmod.h":
-    int64_t hp_mod(int64_t a, int64_t d, double inv) nogil
-
 cdef extern from "hp_prefetch.h":
     void hp_prefetch_r(const void *p) nogil
 
@@ -43,6 +40,7 @@ cdef extern from "hp_exactsum.h":
     void hp_acc_add(int64_t *acc, double v) nogil
 
 cdef extern from "hp_firmindex.h":
+    int hp_homed_here(int64_t f, int64_t lo, int64_t hi, int64_t N, double inv) nogil
     int hp_home_share(int64_t f, int32_t slot, int64_t lo, int64_t hi, int64_t N, double inv,
                       const double *share_by_slot, double *share) nogil
     int32_t hp_fi_find(const int32_t *head, const int32_t *next, const int64_t *fid, int64_t lo,
@@ -395,7 +393,7 @@ def firm_rows_local(const int64_t[::1] firm, const int32_t[::1] head, const int3
     look-ups, prefetched row reads), zeros for agents with no firm or a firm homed elsewhere.
     Returns the local indices of the latter (their rows must be fetched)."""
     cdef Py_ssize_t i, k, n = firm.shape[0], K = per_slot.shape[1]
-    cdef int64_t f, founder, nr = 0, missing = 0
+    cdef int64_t f, nr = 0, missing = 0
     cdef int32_t s
     remote_a = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] remote = remote_a
@@ -414,8 +412,7 @@ def firm_rows_local(const int64_t[::1] firm, const int32_t[::1] head, const int3
             f = firm[i]
             if f < 0:
                 continue
-            founder = hp_mod(f, N, invN)
-            if founder < lo or founder >= hi:
+            if not hp_homed_here(f, lo, hi, N, invN):
                 remote[nr] = i
                 nr += 1
                 continue

@@ -9,9 +9,6 @@ from libc.string cimport memcpy
 
 cnp.import_array()
 
-cdef extern from "hp_divmod.h":
-    int64_t hp_mod(int64_t a, int64_t d, double inv) nogil
-
 cdef extern from "hp_prefetch.h":
     void hp_prefetch_w(const void *p) nogil
     void hp_prefetch_r(const void *p) nogil

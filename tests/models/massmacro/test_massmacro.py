@@ -13,6 +13,17 @@ from hpcabm.models.massmacro import markets
 from hpcabm.models.massmacro.model import C, D, DREQ, I, first_in_queue
 
 CFG = "model: massmacro\nagents: 2500\nmonths: 15\nseed: 4\nfirms: {substeps: 5}\n"
+SMALL = "model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"
+ROUNDS = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
+
+
+def _model(text, months=0):
+    """A one-rank model of config `text`, initialised and stepped `months` months."""
+    m = Model(load_config(text=text), Comm())
+    m.initialize()
+    for _ in range(months):
+        m.step()
+    return m
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +131,7 @@ def test_warm_start_runs_the_labour_model_then_the_markets():
 
 
 def test_pro_rata_fills_every_order_by_the_same_fraction():
-    m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
-    m.initialize()
+    m = _model(SMALL)
     fs = m.firms
     f = int(np.nonzero((fs.id >= 0) & (fs.sector == C))[0][0])
     fs.inv[f], fs.price[f], fs.cash[f] = 10.0, 100.0, 0
@@ -168,12 +178,9 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
     orders) with requests addressed by firm slot) against order_round:
     payments, units, rationing bits, forgotten dead sellers and firm accounts, bit for bit, with
     rationing sellers, dead sellers, empty list entries and budgets smaller than the list."""
-    text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
     models = []
     for _ in range(4):
-        m = Model(load_config(text=text), Comm())
-        m.initialize()
-        m.step()
+        m = _model(ROUNDS, 1)
         fs = m.firms
         c = np.nonzero((fs.id >= 0) & (fs.sector == C))[0]
         fs.inv[c[::3]] *= 0.05                                  # force rationing
@@ -222,8 +229,7 @@ def test_buyers_round_kernel_equals_its_numpy_twin():
 
 
 def test_durable_lottery_serves_in_hash_order_while_stock_lasts():
-    m = Model(load_config(text="model: massmacro\nagents: 300\nmonths: 2\nseed: 1\n"), Comm())
-    m.initialize()
+    m = _model(SMALL)
     fs = m.firms
     f = int(np.nonzero((fs.id >= 0) & (fs.sector == D))[0][0])
     fs.inv[f], fs.price[f] = 2.7, 1234.4
@@ -308,8 +314,7 @@ def test_blocks_and_pieces_do_not_change_results(monkeypatch):
 def _switching_model(switch_price, switch_ration):
     text = (f"model: massmacro\nagents: 4000\nmonths: 2\nseed: 5\n"
             f"massmacro: {{switch_price: {switch_price}, switch_ration: {switch_ration}}}\n")
-    m = Model(load_config(text=text), Comm())
-    m.initialize()
+    m = _model(text)
     fs = m.firms
     c = np.nonzero((fs.id >= 0) & (fs.sector == C))[0]
     fs.price[c] = 100.0
@@ -709,12 +714,9 @@ def test_intermediate_rounds_on_book_rows_equal_the_id_rounds():
     """The intermediate market's path (suppliers as rows of a per-rank book, rounds chained,
     requests by slot, close_unordered) = buyers_round on firm ids round by round: payments,
     units, spending, active sets, dropped dead suppliers and the suppliers' accounts."""
-    text = "model: massmacro\nagents: 3000\nmonths: 3\nseed: 6\nfirms: {substeps: 2}\n"
     ms = []
     for _ in range(2):
-        m = Model(load_config(text=text), Comm())
-        m.initialize()
-        m.step()
+        m = _model(ROUNDS, 1)
         i_firms = np.nonzero((m.firms.id >= 0) & (m.firms.sector == I))[0]
         m.firms.inv[i_firms[::3]] *= 0.01                           # force rationing
         ms.append(m)
